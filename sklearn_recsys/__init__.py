@@ -1,0 +1,30 @@
+"""Recommendation as a scikit-learn plugin.
+
+Subpackages
+-----------
+datasets
+    Loaders for MovieLens and user logs, ``make_sessions`` (synthetic data)
+    and ``queries_from_log`` (log -> ``X``, ``y``).
+preprocessing
+    Row-wise transformers: ``SequenceEncoder``, ``TimeFeatures``.
+model_selection
+    Leak-free splitters: ``LeaveLastOut``, ``TemporalSplit``.
+metrics
+    Ranking metrics at k and ``make_ranking_scorer``.
+baselines
+    ``Popularity``, ``ItemKNN``, ``EASE``, ``Transition``.
+intent
+    ``IntentRecommender``: a skorch-wrapped sequential network.
+"""
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "__version__",
+    "baselines",
+    "datasets",
+    "intent",
+    "metrics",
+    "model_selection",
+    "preprocessing",
+]

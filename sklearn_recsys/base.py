@@ -1,0 +1,354 @@
+"""The recommender contract shared by every recommender, neural or not.
+
+A recommender is fitted on queries ``X`` (one row per query; a ``history``
+column of item ids, oldest first) and targets ``y`` (the next item per row),
+and ranks the whole catalogue for new queries with ``recommend``.
+
+Rules every recommender follows
+-------------------------------
+* Vocabulary: ``classes_`` holds the known item ids, sorted: every id seen in
+  a history or target during ``fit`` plus the catalogue's ids when the model
+  takes one. An unknown target in ``fit`` simply extends it.
+* Unknown items in a history at ``recommend`` time are ignored (dropped from
+  the history). A row whose history has no known item at all is scored by
+  training popularity (``item_counts_``), so it still gets a sensible list.
+* Item ids are all integers or all strings; other kinds, NaN or None raise.
+* ``recommend`` works in chunks of rows, so it never holds a dense
+  ``n_queries x n_items`` matrix for the whole input.
+* Seen items (``exclude_seen=True``) and items outside ``candidates`` are never
+  ranked above an allowed item. When fewer than ``k`` allowed unseen items
+  remain, the list is filled with seen items, scored ``-inf``.
+* ``score(X, y)`` is the NDCG@10 of ``y`` in ``recommend(X, k=10)``.
+"""
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from .metrics import ndcg_at_k
+from .utils import check_histories, check_item_ids, check_k, flatten_histories
+
+# Rows are scored in chunks holding at most this many scores (64 MiB float32).
+_CHUNK_SCORES = 1 << 24
+
+
+class Queries:
+    """Encoded queries: histories as CSR item codes plus the raw frame.
+
+    Attributes
+    ----------
+    indptr : ndarray of shape (n_rows + 1,)
+        Row boundaries into ``codes``.
+    codes : ndarray of int64
+        Known item codes (positions in ``classes_``), oldest first per row.
+    frame : pandas.DataFrame or None
+        The original DataFrame, for context columns.
+    """
+
+    __slots__ = ("indptr", "codes", "frame")
+
+    def __init__(self, indptr, codes, frame=None):
+        self.indptr = indptr
+        self.codes = codes
+        self.frame = frame
+
+    def __len__(self):
+        return len(self.indptr) - 1
+
+    def __getitem__(self, rows):
+        """Rows ``start:stop`` (a slice with step 1) as a new ``Queries``."""
+        start, stop, _ = rows.indices(len(self))
+        ptr = self.indptr[start : stop + 1]
+        frame = None if self.frame is None else self.frame.iloc[start:stop]
+        return Queries(ptr - ptr[0], self.codes[ptr[0] : ptr[-1]], frame)
+
+    def lengths(self):
+        return np.diff(self.indptr)
+
+    def row(self, i):
+        return self.codes[self.indptr[i] : self.indptr[i + 1]]
+
+    def row_ids(self):
+        """Row number of every entry of ``codes``."""
+        return np.repeat(np.arange(len(self)), self.lengths())
+
+    def padded(self, max_len, pad=-1):
+        """Left-padded ``(n_rows, max_len)`` matrix of the last ``max_len`` codes."""
+        n = len(self)
+        out = np.full((n, max_len), pad, dtype=np.int64)
+        lengths = self.lengths()
+        # position of each entry counted from the end of its row
+        from_end = self.indptr[1:][self.row_ids()] - np.arange(len(self.codes)) - 1
+        keep = from_end < max_len
+        out[self.row_ids()[keep], max_len - 1 - from_end[keep]] = self.codes[keep]
+        del lengths
+        return out
+
+
+class RecommenderMixin:
+    """Mixin giving ``recommend``, ``predict`` and ``score`` to a recommender.
+
+    Subclasses call :meth:`_fit_queries` in ``fit`` (it validates ``X`` and
+    ``y`` and sets ``classes_`` and ``item_counts_``) and implement
+    ``_score_chunk(queries) -> ndarray (n_rows, n_items)`` returning scores
+    (higher is better) for a chunk of encoded queries. Models that rank on
+    another device override :meth:`_topk_chunk` instead.
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # X holds sequences of ids, not a numeric matrix: sklearn's tabular
+        # checks do not apply; the shared recommender suite tests the contract.
+        tags.input_tags.two_d_array = False
+        tags.target_tags.required = True
+        return tags
+
+    # -- fitting helpers -------------------------------------------------
+    def _fit_queries(self, X, y, *, items=None):
+        """Validate ``X``, ``y``; set the vocabulary; return encoded data.
+
+        Returns
+        -------
+        queries : Queries
+            Encoded histories of every row.
+        y_codes : ndarray of int64
+            Encoded targets.
+        """
+        histories, frame = check_histories(X)
+        if y is None:
+            raise ValueError(
+                "y is required: the next item id of each row of X (got None)."
+            )
+        if isinstance(y, pd.DataFrame):
+            if y.shape[1] != 1:
+                raise ValueError(f"y must be 1-D (one item id per row); got shape {y.shape}.")
+            y = y.iloc[:, 0]
+        y_arr = np.asarray(y.to_numpy() if isinstance(y, pd.Series) else y, dtype=object if not hasattr(y, "dtype") else None)
+        if y_arr.ndim != 1:
+            raise ValueError(f"y must be 1-D (one item id per row); got shape {y_arr.shape}.")
+        if len(y_arr) != len(histories):
+            raise ValueError(
+                f"X has {len(histories)} rows but y has {len(y_arr)}; y must hold "
+                "the next item id of each row of X."
+            )
+        y_ids, kind = check_item_ids(y_arr, what="y (target item ids)")
+        indptr, flat = flatten_histories(histories)
+        flat_ids, _ = check_item_ids(flat, what="item ids in X's histories", kind=kind)
+        parts = [flat_ids, y_ids]
+        if items is not None:
+            item_ids, _ = check_item_ids(np.asarray(items), what="catalogue item ids", kind=kind)
+            parts.append(item_ids)
+        self.classes_ = np.unique(np.concatenate(parts).astype(y_ids.dtype))
+        self._item_kind = kind
+        self._item_index = pd.Index(self.classes_)
+        queries = Queries(indptr, self._item_index.get_indexer(flat_ids).astype(np.int64), frame)
+        y_codes = self._item_index.get_indexer(y_ids).astype(np.int64)
+        self.item_counts_ = np.bincount(
+            np.concatenate([c for c in self._training_sequences(queries, y_codes)] or [np.empty(0, np.int64)]),
+            minlength=len(self.classes_),
+        ).astype(np.int64)
+        return queries, y_codes
+
+    def _training_sequences(self, queries, y_codes):
+        """Each training row's full sequence (history + target), as codes.
+
+        Several rows of one user built from successive cut points of the same
+        log (``queries_from_log(n_last>1)``) are prefixes of each other; when
+        ``X`` has a ``user_id`` column, a row that is a prefix of a longer row
+        of the same user is skipped, so no event is counted twice.
+        """
+        seqs = [np.append(queries.row(i), y_codes[i]) for i in range(len(queries))]
+        frame = queries.frame
+        if frame is None or "user_id" not in frame.columns or len(seqs) < 2:
+            return seqs
+        users = frame["user_id"].to_numpy()
+        order = np.lexsort((-np.fromiter((len(s) for s in seqs), np.int64, len(seqs)), pd.factorize(users)[0]))
+        keep = np.ones(len(seqs), dtype=bool)
+        longest = None
+        for pos, i in enumerate(order):
+            if pos and users[i] == users[order[pos - 1]]:
+                s = seqs[i]
+                if len(s) <= len(longest) and np.array_equal(s, longest[: len(s)]):
+                    keep[i] = False
+            else:
+                longest = seqs[i]
+        return [s for s, kept in zip(seqs, keep) if kept]
+
+    def _encode_queries(self, X):
+        """Validate ``X`` after fit; unknown history items are dropped."""
+        check_is_fitted(self)
+        histories, frame = check_histories(X)
+        indptr, flat = flatten_histories(histories)
+        flat_ids, _ = check_item_ids(flat, what="item ids in X's histories", kind=self._item_kind)
+        codes = self._item_index.get_indexer(flat_ids).astype(np.int64)
+        known = codes >= 0
+        if not known.all():
+            row_of = np.repeat(np.arange(len(histories)), np.diff(indptr))
+            indptr = np.zeros_like(indptr)
+            np.cumsum(np.bincount(row_of[known], minlength=len(histories)), out=indptr[1:])
+            codes = codes[known]
+        return Queries(indptr, codes, frame)
+
+    def _encode_items(self, ids, *, what="item ids"):
+        """Codes of raw ids; unknown ids get -1."""
+        arr, _ = check_item_ids(np.asarray(ids, dtype=object if self._item_kind == "str" else None), what=what, kind=self._item_kind)
+        return self._item_index.get_indexer(arr).astype(np.int64)
+
+    # -- ranking ---------------------------------------------------------
+    def _fallback_scores(self):
+        """Scores for rows with no known history item: training popularity."""
+        return self.item_counts_.astype(np.float32)
+
+    def _score_chunk(self, queries):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _chunk_rows(self):
+        return max(1, _CHUNK_SCORES // max(1, len(self.classes_)))
+
+    def _topk_chunk(self, queries, k, exclude_seen, allowed):
+        """Top-``k`` codes and scores of a chunk of queries (NumPy, CPU)."""
+        scores = np.asarray(self._score_chunk(queries), dtype=np.float32)
+        n = len(queries)
+        empty = queries.lengths() == 0
+        if empty.any():
+            scores[empty] = self._fallback_scores()
+        if allowed is not None:
+            scores[:, ~allowed] = -np.inf
+        if exclude_seen and len(queries.codes):
+            # below every allowed score but above disallowed items
+            scores[queries.row_ids(), queries.codes] = np.where(
+                np.isneginf(scores[queries.row_ids(), queries.codes]), -np.inf,
+                np.finfo(np.float32).min,
+            )
+        if k < scores.shape[1]:
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        else:
+            top = np.broadcast_to(np.arange(scores.shape[1]), (n, scores.shape[1])).copy()
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        order = np.lexsort((top, -top_scores), axis=1)  # ties: lower code first
+        top = np.take_along_axis(top, order, axis=1)
+        top_scores = np.take_along_axis(top_scores, order, axis=1)
+        return top, top_scores
+
+    def _candidate_mask(self, candidates):
+        if candidates is None:
+            return None
+        cand = np.asarray(candidates, dtype=object if isinstance(candidates, (list, tuple)) and candidates and isinstance(candidates[0], str) else None)
+        if cand.ndim != 1 or cand.size == 0:
+            raise ValueError(
+                f"candidates must be a non-empty 1-D array of item ids; got shape {cand.shape}."
+            )
+        codes = self._encode_items(cand, what="candidates")
+        if (codes < 0).any():
+            bad = cand[codes < 0]
+            raise ValueError(
+                f"candidates holds {len(bad)} item id(s) unknown to the fitted model "
+                f"(first: {bad[0]!r}); only items in classes_ can be ranked."
+            )
+        mask = np.zeros(len(self.classes_), dtype=bool)
+        mask[codes] = True
+        return mask
+
+    def recommend(self, X, k=10, *, exclude_seen=True, candidates=None, return_scores=False):
+        """Rank the catalogue for each query and return the top ``k`` items.
+
+        Parameters
+        ----------
+        X : DataFrame with a ``history`` column, or sequence of sequences
+            Queries; histories of item ids, oldest first. Unknown items are
+            ignored; a row with no known item gets the most popular items.
+        k : int, default=10
+            Number of items per row.
+        exclude_seen : bool, default=True
+            Leave the items of each row's history out of its list.
+        candidates : array-like of item ids, default=None
+            Rank only these items (all must be known); None ranks every item
+            in ``classes_``.
+        return_scores : bool, default=False
+            Also return the scores of the listed items.
+
+        Returns
+        -------
+        items : ndarray of shape (n_rows, k)
+            Item ids, best first.
+        scores : ndarray of shape (n_rows, k), float32
+            Only when ``return_scores=True``. Excluded items that had to fill
+            a list score ``-inf``.
+        """
+        check_is_fitted(self)
+        if not isinstance(exclude_seen, (bool, np.bool_)):
+            raise TypeError(f"exclude_seen must be a bool; got {exclude_seen!r}.")
+        queries = self._encode_queries(X)
+        allowed = self._candidate_mask(candidates)
+        k = check_k(k, len(self.classes_) if allowed is None else int(allowed.sum()))
+        n = len(queries)
+        codes = np.empty((n, k), dtype=np.int64)
+        scores = np.empty((n, k), dtype=np.float32)
+        step = self._chunk_rows()
+        for start in range(0, n, step):
+            chunk = slice(start, min(n, start + step))
+            c, s = self._topk_chunk(queries[chunk], k, bool(exclude_seen), allowed)
+            codes[chunk], scores[chunk] = c, s
+        scores[scores == np.finfo(np.float32).min] = -np.inf
+        items = self.classes_[codes]
+        return (items, scores) if return_scores else items
+
+    def predict(self, X):
+        """Top-1 item per row, seen items excluded.
+
+        Parameters
+        ----------
+        X : DataFrame with a ``history`` column, or sequence of sequences
+            Queries.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_rows,)
+        """
+        return self.recommend(X, k=1)[:, 0]
+
+    def decision_function(self, X):
+        """Scores of every item for every row, columns in ``classes_`` order.
+
+        Meant for small catalogues: the result is dense ``(n_rows, n_items)``.
+        Seen items are not masked.
+        """
+        check_is_fitted(self)
+        queries = self._encode_queries(X)
+        out = np.empty((len(queries), len(self.classes_)), dtype=np.float32)
+        step = self._chunk_rows()
+        for start in range(0, len(queries), step):
+            chunk = slice(start, min(len(queries), start + step))
+            q = queries[chunk]
+            s = np.asarray(self._score_chunk(q), dtype=np.float32)
+            empty = q.lengths() == 0
+            if empty.any():
+                s[empty] = self._fallback_scores()
+            out[chunk] = s
+        return out
+
+    def score(self, X, y, sample_weight=None):
+        """NDCG@10 of the true next items in ``recommend(X, k=10)``.
+
+        Lists hold at most the number of known items when the catalogue is
+        smaller than 10. Targets unknown to the model score 0.
+
+        Parameters
+        ----------
+        X : DataFrame with a ``history`` column, or sequence of sequences
+            Queries.
+        y : array-like of shape (n_rows,)
+            The true next item of each row.
+        sample_weight : None
+            Not supported; present for sklearn's API.
+
+        Returns
+        -------
+        score : float
+        """
+        if sample_weight is not None:
+            raise ValueError("score does not support sample_weight.")
+        check_is_fitted(self)
+        k = min(10, len(self.classes_))
+        y = y.to_numpy() if isinstance(y, (pd.Series, pd.Index)) else y
+        return ndcg_at_k(y, self.recommend(X, k=k), k=k)

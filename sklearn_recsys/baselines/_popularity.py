@@ -1,0 +1,65 @@
+"""Most-popular baseline."""
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import RecommenderMixin
+
+
+class Popularity(RecommenderMixin, BaseEstimator):
+    """Recommend the items seen most often in training, to everyone.
+
+    Counts every item of every training sequence (history + target; several
+    rows of one user that are prefixes of each other count once). Ties are
+    broken by item id order. Every recommender should beat this.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_items,)
+        Known item ids, sorted.
+    item_counts_ : ndarray of shape (n_items,)
+        Training occurrences of each item, in ``classes_`` order.
+
+    See Also
+    --------
+    EASE : Item-item linear model; a much stronger baseline.
+
+    Examples
+    --------
+    >>> from sklearn_recsys.baselines import Popularity
+    >>> X = [[1, 2], [2, 3], [2]]
+    >>> y = [3, 4, 3]
+    >>> rec = Popularity().fit(X, y)
+    >>> rec.recommend([[1]], k=2)
+    array([[2, 3]])
+    """
+
+    def fit(self, X, y):
+        """Count item occurrences.
+
+        Parameters
+        ----------
+        X : DataFrame with a ``history`` column, or sequence of sequences
+            Training queries.
+        y : array-like of shape (n_rows,)
+            Next item of each row.
+
+        Returns
+        -------
+        self : Popularity
+        """
+        self._fit_queries(X, y)
+        return self
+
+    def _score_chunk(self, queries):
+        return np.broadcast_to(
+            self.item_counts_.astype(np.float32), (len(queries), len(self.classes_))
+        ).copy()
+
+    def predict_proba(self, X):
+        """Item frequencies as probabilities, the same for every row."""
+        check_is_fitted(self)
+        n = len(self._encode_queries(X))
+        p = self.item_counts_ / self.item_counts_.sum()
+        return np.broadcast_to(p, (n, len(p))).copy()

@@ -1,0 +1,72 @@
+"""sklearn scorers that call ``recommend``."""
+
+from . import _ranking
+
+_METRICS = {
+    "hit_rate": _ranking.hit_rate_at_k,
+    "recall": _ranking.recall_at_k,
+    "precision": _ranking.precision_at_k,
+    "ndcg": _ranking.ndcg_at_k,
+    "mrr": _ranking.mrr_at_k,
+    "map": _ranking.average_precision_at_k,
+}
+
+
+class _RankingScorer:
+    """Callable ``scorer(estimator, X, y)`` for ``GridSearchCV`` / ``cross_validate``."""
+
+    def __init__(self, metric, k, exclude_seen):
+        self.metric = metric
+        self.k = k
+        self.exclude_seen = exclude_seen
+
+    def __call__(self, estimator, X, y, sample_weight=None):
+        if sample_weight is not None:
+            raise ValueError("Ranking scorers do not support sample_weight.")
+        if not hasattr(estimator, "recommend"):
+            raise TypeError(
+                f"{type(estimator).__name__} has no recommend method; ranking "
+                "scorers need a recommender (or a Pipeline ending in one)."
+            )
+        rec = estimator.recommend(X, k=self.k, exclude_seen=self.exclude_seen)
+        return _METRICS[self.metric](y, rec, k=self.k)
+
+    def __repr__(self):
+        return (
+            f"make_ranking_scorer({self.metric!r}, k={self.k}"
+            f"{'' if self.exclude_seen else ', exclude_seen=False'})"
+        )
+
+
+def make_ranking_scorer(metric="ndcg", k=10, *, exclude_seen=True):
+    """Make an sklearn scorer that ranks with ``recommend`` and scores the lists.
+
+    Parameters
+    ----------
+    metric : {"ndcg", "hit_rate", "recall", "precision", "mrr", "map"}, default="ndcg"
+        Ranking metric at ``k``; greater is better for all of them.
+    k : int, default=10
+        List length.
+    exclude_seen : bool, default=True
+        Passed to ``recommend``: leave each row's history out of its list.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y) -> float``, usable as ``scoring=`` in
+        ``GridSearchCV`` and, in a dict, in ``cross_validate``.
+
+    Examples
+    --------
+    >>> from sklearn_recsys.metrics import make_ranking_scorer
+    >>> make_ranking_scorer("hit_rate", k=20)
+    make_ranking_scorer('hit_rate', k=20)
+    """
+    if metric not in _METRICS:
+        raise ValueError(
+            f"metric must be one of {sorted(_METRICS)}; got {metric!r}."
+        )
+    k = _ranking._check_k(k)
+    if not isinstance(exclude_seen, bool):
+        raise TypeError(f"exclude_seen must be a bool; got {exclude_seen!r}.")
+    return _RankingScorer(metric, k, exclude_seen)
