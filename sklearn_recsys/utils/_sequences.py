@@ -145,11 +145,14 @@ def flatten_histories(histories):
     np.cumsum(lengths, out=indptr[1:])
     if indptr[-1] == 0:
         return indptr, np.empty(0, dtype=np.int64)
-    parts = [np.asarray(h) if not isinstance(h, np.ndarray) else h for h in histories if len(h)]
-    try:
-        items = np.concatenate(parts)
-    except ValueError:  # ragged nested values
-        items = np.array([v for h in histories for v in h], dtype=object)
+    parts = [h if isinstance(h, np.ndarray) else np.asarray(h) for h in histories if len(h)]
+    if all(p.ndim == 1 and p.dtype.kind in "iu" for p in parts):
+        return indptr, np.concatenate(parts)
+    # Strings, booleans, floats or a mix: numpy would coerce [1, "a"] to
+    # ["1", "a"] and [True, 2] to [1, 2], hiding mixed ids. Keep the Python
+    # objects so that check_item_ids sees what the user passed.
+    items = np.empty(int(indptr[-1]), dtype=object)
+    items[:] = [v for h in histories for v in h]
     return indptr, items
 
 
