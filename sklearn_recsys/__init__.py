@@ -8,11 +8,14 @@ datasets
 preprocessing
     Row-wise transformers: ``SequenceEncoder``, ``TimeFeatures``.
 model_selection
-    Leak-free splitters: ``LeaveLastOut``, ``TemporalSplit``.
+    Leak-free splitters: ``LeaveLastOut``, ``TemporalSplit``,
+    ``ColdItemSplit``.
 metrics
     Ranking metrics at k and ``make_ranking_scorer``.
 baselines
     ``Popularity``, ``ItemKNN``, ``EASE``, ``Transition``.
+content
+    ``ContentEncoder`` (item text -> embeddings), ``TfidfRecommender``.
 intent
     ``IntentRecommender``: a skorch-wrapped sequential network.
 """
@@ -22,6 +25,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "__version__",
     "baselines",
+    "content",
     "datasets",
     "intent",
     "metrics",

@@ -1,0 +1,24 @@
+"""Content understanding: catalogue rows -> item vectors, content baselines.
+
+* :class:`ContentEncoder`: a skorch network embedding catalogue items from
+  their text, tags and numbers (bag of n-grams, CNN, LSTM, transformer or a
+  frozen pretrained sentence encoder), trained stand-alone (contrastive or
+  supervised) or inside a recommender.
+* :class:`TfidfRecommender`: content-only recommendations by TF-IDF cosine
+  similarity to the history; recommends items nobody has seen yet.
+* :class:`TextTokenizer`: fast word and character n-gram tokenisation.
+"""
+
+from ._encoder import ContentEncoder
+from ._pretrained import SentenceEmbedder
+from ._text import TextTokenizer
+from ._tfidf import TfidfRecommender
+from ._towers import ContentModule
+
+__all__ = [
+    "ContentEncoder",
+    "ContentModule",
+    "SentenceEmbedder",
+    "TextTokenizer",
+    "TfidfRecommender",
+]
