@@ -32,6 +32,32 @@ from .utils import check_histories, check_item_ids, check_k, flatten_histories
 _CHUNK_SCORES = 1 << 24
 
 
+def _top_k_codes(scores, k):
+    """Columns of the ``k`` best scores of each row, ties going to lower columns.
+
+    ``argpartition`` alone picks an arbitrary subset of the items tied at the
+    k-th score, so the list would depend on NumPy's selection algorithm; the
+    rows where that happens are redone exactly.
+    """
+    n, n_items = scores.shape
+    if k >= n_items:
+        return np.broadcast_to(np.arange(n_items), (n, n_items)).copy()
+    neg = -scores
+    top = np.argpartition(neg, k - 1, axis=1)[:, :k]
+    kth = np.take_along_axis(neg, top, axis=1).max(axis=1, keepdims=True)
+    ties = neg == kth
+    # a row is exact unless some item tied at the k-th score was left out
+    n_tied = ties.sum(axis=1)
+    top_tied = np.take_along_axis(ties, top, axis=1)
+    bad = n_tied > top_tied.sum(axis=1)
+    if bad.any():
+        t = ties[bad]
+        need = k - (neg[bad] < kth[bad]).sum(axis=1, keepdims=True)
+        take = (neg[bad] < kth[bad]) | (t & (np.cumsum(t, axis=1, dtype=np.int32) <= need))
+        top[bad] = np.nonzero(take)[1].reshape(-1, k)
+    return top
+
+
 class Queries:
     """Encoded queries: histories as CSR item codes plus the raw frame.
 
@@ -208,7 +234,6 @@ class RecommenderMixin:
     def _topk_chunk(self, queries, k, exclude_seen, allowed):
         """Top-``k`` codes and scores of a chunk of queries (NumPy, CPU)."""
         scores = np.asarray(self._score_chunk(queries), dtype=np.float32)
-        n = len(queries)
         empty = queries.lengths() == 0
         if empty.any():
             scores[empty] = self._fallback_scores()
@@ -220,10 +245,7 @@ class RecommenderMixin:
                 np.isneginf(scores[queries.row_ids(), queries.codes]), -np.inf,
                 np.finfo(np.float32).min,
             )
-        if k < scores.shape[1]:
-            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        else:
-            top = np.broadcast_to(np.arange(scores.shape[1]), (n, scores.shape[1])).copy()
+        top = _top_k_codes(scores, k)
         top_scores = np.take_along_axis(scores, top, axis=1)
         order = np.lexsort((top, -top_scores), axis=1)  # ties: lower code first
         top = np.take_along_axis(top, order, axis=1)

@@ -1,7 +1,7 @@
 """Most-popular baseline."""
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import RecommenderMixin
@@ -24,6 +24,8 @@ class Popularity(RecommenderMixin, BaseEstimator):
     See Also
     --------
     EASE : Item-item linear model; a much stronger baseline.
+    ItemKNN : Item-item nearest neighbours.
+    Transition : Markov chain over the last items.
 
     Examples
     --------
@@ -35,6 +37,9 @@ class Popularity(RecommenderMixin, BaseEstimator):
     array([[2, 3]])
     """
 
+    _parameter_constraints: dict = {}
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Count item occurrences.
 
