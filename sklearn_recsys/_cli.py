@@ -1,0 +1,243 @@
+"""The main job: ``python -m sklearn_recsys`` / ``sklearn-recsys``.
+
+``evaluate`` (the default) compares recommenders on one dataset with the
+leave-last-out protocol and prints a results table; ``recommend`` loads a
+pipeline saved with joblib and recommends for a history given on the command
+line.
+"""
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+MODELS = ("popularity", "itemknn", "ease", "transition", "intent")
+DEFAULT_MODELS = ("popularity", "itemknn", "ease", "transition")
+MOVIELENS = {"ml-100k": "100k", "ml-latest-small": "latest-small", "ml-1m-sas-trunc": "1m-sas-trunc"}
+
+
+def _make_model(name, *, random_state, quick):
+    from .baselines import EASE, ItemKNN, Popularity, Transition
+
+    if name == "popularity":
+        return Popularity()
+    if name == "itemknn":
+        return ItemKNN()
+    if name == "ease":
+        return EASE()
+    if name == "transition":
+        return Transition()
+    if name == "intent":
+        from .intent import IntentRecommender
+
+        return IntentRecommender(
+            max_epochs=5 if quick else 100, random_state=random_state, verbose=0
+        )
+    raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+
+
+def _load(args, log):
+    from .datasets import load_interactions, load_movielens, make_sessions
+
+    if args.data == "synthetic":
+        n_users = args.n_users or (300 if args.quick else 2000)
+        log(f"Generating synthetic sessions: {n_users} users ...")
+        return make_sessions(n_users=n_users, random_state=args.random_state).interactions
+    if args.data in MOVIELENS:
+        log(f"Loading MovieLens {args.data} ...")
+        return load_movielens(MOVIELENS[args.data], data_home=args.data_home).interactions
+    log(f"Loading interaction log {args.data} ...")
+    return load_interactions(
+        args.data,
+        user_col=args.user_col,
+        item_col=args.item_col,
+        time_col=None if args.time_col == "none" else args.time_col,
+    )
+
+
+def _format_table(rows, columns):
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(columns, widths)))
+    out = [line, "-" * len(line)]
+    for r in rows:
+        out.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths))))
+    return "\n".join(out)
+
+
+def evaluate(args, out=None):
+    """Fit every model on the training rows and score the held-out last items."""
+    out = sys.stdout if out is None else out
+    from .datasets import queries_from_log
+    from .metrics import catalog_coverage, hit_rate_at_k, mrr_at_k, ndcg_at_k
+    from .model_selection import leave_last_out_split
+
+    def log(msg):
+        print(msg, file=out, flush=True)
+
+    interactions = _load(args, log)
+    X, y = queries_from_log(interactions, n_last=2, max_len=args.max_len)
+    X_train, X_test, y_train, y_test = leave_last_out_split(X, y)
+    n_items = interactions["item_id"].nunique()
+    log(
+        f"{interactions['user_id'].nunique()} users, {n_items} items, "
+        f"{len(interactions)} interactions; leave-last-out: {len(X_train)} training "
+        f"rows, {len(X_test)} test rows; full ranking, seen items excluded"
+    )
+    k = args.k
+    k_curve = max(k, 20)
+    rows, results, curves = [], {}, {}
+    for i, name in enumerate(args.models, 1):
+        model = _make_model(name, random_state=args.random_state, quick=args.quick)
+        log(f"[{i}/{len(args.models)}] {type(model).__name__}: fitting ...")
+        t0 = time.perf_counter()
+        model.fit(X_train, y_train)
+        fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rec_all = model.recommend(X_test, k=min(k_curve, len(model.classes_)))
+        rec_s = time.perf_counter() - t0
+        rec = rec_all[:, :k]
+        curves[name] = [ndcg_at_k(y_test, rec_all, k=j) for j in range(1, rec_all.shape[1] + 1)]
+        res = {
+            f"NDCG@{k}": ndcg_at_k(y_test, rec, k=k),
+            f"HR@{k}": hit_rate_at_k(y_test, rec, k=k),
+            f"MRR@{k}": mrr_at_k(y_test, rec, k=k),
+            "coverage": catalog_coverage(rec, items=n_items),
+            "fit s": fit_s,
+            "recommend s": rec_s,
+        }
+        results[name] = res
+        log(
+            f"[{i}/{len(args.models)}] {type(model).__name__}: "
+            f"NDCG@{k}={res[f'NDCG@{k}']:.4f} (fit {fit_s:.1f} s)"
+        )
+        rows.append([name] + [_fmt(c, v) for c, v in res.items()])
+    columns = ["model"] + list(next(iter(results.values())))
+    table = _format_table(rows, columns)
+    log("")
+    log(table)
+    if args.report:
+        path = write_report(args.report, table, curves, args, len(X_train), len(X_test))
+        log(f"\nReport written to {path}")
+    return results
+
+
+def _fmt(column, value):
+    return f"{value:.2f}" if column.endswith(" s") else f"{value:.4f}"
+
+
+def write_report(directory, table, curves, args, n_train, n_test):
+    """Write ``report.md`` and ``ndcg_at_k.png`` (when matplotlib is installed)."""
+    import platform
+    from pathlib import Path
+
+    from . import __version__
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"# sklearn-recsys evaluation: {args.data}",
+        "",
+        f"Leave-last-out: each user's last event is the test target ({n_test} test rows, "
+        f"{n_train} training rows); every item ranked, the user's own items excluded.",
+        "",
+        "```",
+        table,
+        "```",
+        "",
+    ]
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import matplotlib.ticker
+    except ImportError:
+        lines.append("(Install matplotlib for the NDCG@k plot.)")
+    else:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for name, curve in curves.items():
+            ax.plot(range(1, len(curve) + 1), curve, marker="o", ms=3, label=name)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_xlabel("k (list length)")
+        ax.set_ylabel("NDCG@k on held-out last items")
+        ax.set_title(f"NDCG@k by model: {args.data}")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "ndcg_at_k.png", dpi=120)
+        plt.close(fig)
+        lines += ["![NDCG@k by model](ndcg_at_k.png)", ""]
+    lines += [
+        f"sklearn-recsys {__version__}, Python {platform.python_version()}, "
+        f"{platform.machine()}, {platform.processor() or platform.system()}.",
+    ]
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def recommend(args, out=None):
+    """Load a saved pipeline and print the top-k items for one history."""
+    out = sys.stdout if out is None else out
+    import joblib
+
+    model = joblib.load(args.model)
+    history = [int(v) if v.lstrip("-").isdigit() and args.int_ids else v for v in args.history]
+    items = model.recommend([history], k=args.k)[0]
+    for rank, item in enumerate(items, 1):
+        print(f"{rank:>3}  {item}", file=out)
+    return items
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="sklearn-recsys",
+        description="Compare recommenders on a dataset, or recommend with a saved model.",
+    )
+    sub = parser.add_subparsers(dest="command")
+    ev = sub.add_parser("evaluate", help="compare models with leave-last-out (default)")
+    ev.add_argument(
+        "--data", default="synthetic",
+        help="'synthetic' (default), a MovieLens variant (ml-100k, ml-latest-small, "
+        "ml-1m-sas-trunc) or the path of a CSV/TSV/Parquet interaction log",
+    )
+    ev.add_argument("--data-home", default=None, help="folder holding the ml-* folders (default: $SKLEARN_RECSYS_DATA)")
+    ev.add_argument("--models", default=",".join(DEFAULT_MODELS), help=f"comma-separated, from {','.join(MODELS)}")
+    ev.add_argument("--k", type=int, default=10, help="list length (default 10)")
+    ev.add_argument("--n-users", type=int, default=None, help="synthetic data: number of users")
+    ev.add_argument("--max-len", type=int, default=None, help="keep only the last MAX_LEN items of each history")
+    ev.add_argument("--user-col", default="user_id")
+    ev.add_argument("--item-col", default="item_id")
+    ev.add_argument("--time-col", default="timestamp", help="'none' when the file order is the time order")
+    ev.add_argument("--random-state", type=int, default=0)
+    ev.add_argument("--quick", action="store_true", help="small data and few epochs (a smoke run)")
+    ev.add_argument("--report", default=None, metavar="DIR", help="write report.md and plots to DIR")
+    rec = sub.add_parser("recommend", help="recommend with a pipeline saved by joblib")
+    rec.add_argument("model", help="path of a joblib file holding a fitted recommender or pipeline")
+    rec.add_argument("history", nargs="+", help="item ids, oldest first")
+    rec.add_argument("--k", type=int, default=10)
+    rec.add_argument("--str-ids", dest="int_ids", action="store_false", help="treat ids as strings")
+    return parser
+
+
+def main(argv=None):
+    """Entry point of ``python -m sklearn_recsys`` and ``sklearn-recsys``."""
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in ("evaluate", "recommend", "-h", "--help"):
+        argv = ["evaluate", *argv]
+    args = parser.parse_args(argv)
+    if args.command == "recommend":
+        recommend(args)
+        return 0
+    models = [m.strip().lower() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        parser.error(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
+    if args.k <= 0:
+        parser.error(f"--k must be a positive integer; got {args.k}")
+    args.models = models
+    np.seterr(all="ignore")
+    evaluate(args)
+    return 0
