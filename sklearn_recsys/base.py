@@ -114,11 +114,44 @@ class Queries:
 class RecommenderMixin:
     """Mixin giving ``recommend``, ``predict`` and ``score`` to a recommender.
 
-    Subclasses call :meth:`_fit_queries` in ``fit`` (it validates ``X`` and
-    ``y`` and sets ``classes_`` and ``item_counts_``) and implement
-    ``_score_chunk(queries) -> ndarray (n_rows, n_items)`` returning scores
-    (higher is better) for a chunk of encoded queries. Models that rank on
-    another device override :meth:`_topk_chunk` instead.
+    Subclasses call ``self._fit_queries(X, y[, items=...])`` in ``fit`` (it
+    validates ``X`` and ``y`` and sets ``classes_`` and ``item_counts_``) and
+    implement ``_score_chunk(queries) -> ndarray (n_rows, n_items)``
+    returning scores (higher is better) for a chunk of encoded queries:
+    ``queries.codes`` and ``queries.indptr`` hold the known history items as
+    positions in ``classes_`` (CSR layout), ``queries.frame`` the chunk's
+    rows of ``X`` when ``X`` is a DataFrame. Models that rank on another
+    device override ``_topk_chunk`` instead. Put the mixin to the left of
+    :class:`~sklearn.base.BaseEstimator`.
+
+    Examples
+    --------
+    A recommender that scores every item by how often it follows the last
+    history item:
+
+    >>> import numpy as np
+    >>> from sklearn.base import BaseEstimator
+    >>> from sklearn_recsys.base import RecommenderMixin
+    >>> class LastItem(RecommenderMixin, BaseEstimator):
+    ...     def fit(self, X, y):
+    ...         queries, y_codes = self._fit_queries(X, y)
+    ...         n = len(self.classes_)
+    ...         self.counts_ = np.zeros((n, n))
+    ...         for i in range(len(queries)):
+    ...             if len(queries.row(i)):
+    ...                 self.counts_[queries.row(i)[-1], y_codes[i]] += 1
+    ...         return self
+    ...     def _score_chunk(self, queries):
+    ...         scores = np.zeros((len(queries), len(self.classes_)))
+    ...         for i in range(len(queries)):
+    ...             if len(queries.row(i)):  # no known item: the mixin
+    ...                 scores[i] = self.counts_[queries.row(i)[-1]]  # uses popularity
+    ...         return scores
+    >>> model = LastItem().fit([["a"], ["a"], ["b"]], ["b", "b", "c"])
+    >>> model.recommend([["x", "a"]], k=2)   # "x" is unknown: ignored
+    array([['b', 'c']], dtype=object)
+    >>> model.score([["a"]], ["b"])
+    1.0
     """
 
     def __sklearn_tags__(self):
@@ -333,7 +366,18 @@ class RecommenderMixin:
         """Scores of every item for every row, columns in ``classes_`` order.
 
         Meant for small catalogues: the result is dense ``(n_rows, n_items)``.
-        Seen items are not masked.
+        Seen items are not masked. A row with no known item gets the
+        training popularity.
+
+        Parameters
+        ----------
+        X : DataFrame with a ``history`` column, or sequence of sequences
+            Queries.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_rows, n_items), float32
+            Higher is better.
         """
         check_is_fitted(self)
         queries = self._encode_queries(X)

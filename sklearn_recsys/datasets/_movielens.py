@@ -241,7 +241,9 @@ def load_movielens(variant="100k", *, data_home=None):
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        (``data.items`` is the catalogue, not ``dict.items``)
+        Dictionary-like object with the following attributes
+        (``data.items`` is the catalogue, not ``dict.items``).
+
         interactions : pandas.DataFrame
             ``user_id`` (int64), ``item_id`` (int64), ``timestamp`` (int64 Unix
             seconds; for "1m-sas-trunc" the 0-based position in the user's

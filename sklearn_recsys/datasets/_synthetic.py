@@ -199,7 +199,9 @@ def make_sessions(
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        (``data.items`` is the catalogue, not ``dict.items``)
+        Dictionary-like object with the following attributes
+        (``data.items`` is the catalogue, not ``dict.items``).
+
         interactions : pandas.DataFrame
             ``user_id``, ``item_id``, ``timestamp`` (int64 Unix seconds,
             increasing per user) [, ``query``], sorted by user then time.

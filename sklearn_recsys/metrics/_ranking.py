@@ -119,6 +119,19 @@ def recall_at_k(y_true, y_rec, *, k=10):
     The denominator is the number of relevant items of the row (not capped at
     ``k``). With one relevant item per row it equals :func:`hit_rate_at_k`.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n_rows,) or sequence of collections
+        Relevant item(s) per row.
+    y_rec : array-like of shape (n_rows, >= k)
+        Recommended item ids, best first.
+    k : int, default=10
+        List length.
+
+    Returns
+    -------
+    score : float
+
     Examples
     --------
     >>> recall_at_k([[1, 2], [5]], [[1, 3], [5, 4]], k=2)
@@ -130,6 +143,19 @@ def recall_at_k(y_true, y_rec, *, k=10):
 
 def precision_at_k(y_true, y_rec, *, k=10):
     """Share of the top ``k`` that is relevant, averaged over rows.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_rows,) or sequence of collections
+        Relevant item(s) per row.
+    y_rec : array-like of shape (n_rows, >= k)
+        Recommended item ids, best first.
+    k : int, default=10
+        List length.
+
+    Returns
+    -------
+    score : float
 
     Examples
     --------
@@ -153,6 +179,19 @@ def ndcg_at_k(y_true, y_rec, *, k=10):
     ``1 / log2(r + 1)``. Equal to :func:`sklearn.metrics.ndcg_score` on the
     corresponding score matrix when the list holds every scored item.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n_rows,) or sequence of collections
+        Relevant item(s) per row.
+    y_rec : array-like of shape (n_rows, >= k)
+        Recommended item ids, best first.
+    k : int, default=10
+        List length.
+
+    Returns
+    -------
+    score : float
+
     Examples
     --------
     >>> round(ndcg_at_k([3], [[1, 2, 3]], k=3), 4)
@@ -167,6 +206,19 @@ def ndcg_at_k(y_true, y_rec, *, k=10):
 
 def mrr_at_k(y_true, y_rec, *, k=10):
     """Mean reciprocal rank of the first relevant item in the top ``k``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_rows,) or sequence of collections
+        Relevant item(s) per row.
+    y_rec : array-like of shape (n_rows, >= k)
+        Recommended item ids, best first.
+    k : int, default=10
+        List length.
+
+    Returns
+    -------
+    score : float
 
     Examples
     --------
@@ -184,6 +236,19 @@ def average_precision_at_k(y_true, y_rec, *, k=10):
 
     Per row: the sum of precision@i at each rank i holding a relevant item,
     divided by ``min(n_relevant, k)``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_rows,) or sequence of collections
+        Relevant item(s) per row.
+    y_rec : array-like of shape (n_rows, >= k)
+        Recommended item ids, best first.
+    k : int, default=10
+        List length.
+
+    Returns
+    -------
+    score : float
 
     Examples
     --------

@@ -100,7 +100,7 @@ class SequenceEncoder(TransformerMixin, BaseEstimator):
     vocabulary_ : dict
         Mapping from raw item id to its code (``1 .. n_items_``).
 
-    items_ : ndarray of shape (n_items_,)
+    items_ : ndarray of shape (n_items,)
         Known item ids in code order: ``items_[c - 1]`` has code ``c``.
         ``int64`` for integer ids, ``object`` (holding ``str``) otherwise.
 

@@ -134,6 +134,20 @@ def check_histories(X, *, name="X"):
 def flatten_histories(histories):
     """Concatenate histories into ``(indptr, items)``, CSR style.
 
+    Parameters
+    ----------
+    histories : sequence of sequences
+        Item ids per row, e.g. from :func:`check_histories`.
+
+    Returns
+    -------
+    indptr : ndarray of shape (n_rows + 1,), int64
+        Row ``i`` is ``items[indptr[i]:indptr[i + 1]]``.
+    items : ndarray
+        All ids, row after row: int64 when every history holds integers,
+        object otherwise (strings or mixed kinds are kept as given, for
+        :func:`check_item_ids` to judge).
+
     Examples
     --------
     >>> indptr, items = flatten_histories([[1, 2], [], [3]])
@@ -234,6 +248,22 @@ def check_item_ids(values, *, what="item ids", kind=None):
 
 def check_k(k, n_items=None):
     """Validate the list length ``k``.
+
+    Parameters
+    ----------
+    k : int
+        Number of items per list; a positive integer.
+    n_items : int or None, default=None
+        Number of items that can be recommended; ``k`` may not exceed it.
+
+    Returns
+    -------
+    k : int
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is not a positive integer or exceeds ``n_items``.
 
     Examples
     --------
