@@ -1,0 +1,134 @@
+"""Content-aware item vectors for IntentRecommender (ID embedding + content tower).
+
+``_HybridItems`` replaces a tower's ``item_embedding``: its ``weight`` is the
+table ``[padding; id_vectors * id_mask + content_projection(content(**features))]``
+computed from the featurised catalogue, so the tower reads the same vectors
+at its input as it scores with (tied output). Items never seen in training
+have ``id_mask = 0``: their vectors come from their content alone.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["_HybridItems"]
+
+
+def _select(features, idx):
+    return {k: v[idx] for k, v in features.items()}
+
+
+class _HybridItems(nn.Module):
+    """Item table of a content-aware tower (a drop-in for ``nn.Embedding``).
+
+    Parameters
+    ----------
+    id_embedding : nn.Embedding
+        The tower's own ID embedding (row 0 = padding).
+    content : nn.Module
+        A ``ContentModule``; ``content(**features) -> (n, d_content)``.
+    features : dict of str -> Tensor
+        Featurised catalogue, one row per item in code order.
+    id_mask : Tensor of shape (n_items,)
+        1 for items whose ID embedding is used (seen in training), else 0.
+    frozen : bool
+        Content tower frozen: its outputs are computed once and cached.
+    id_dropout : float
+        Training-time probability of dropping an item's ID part.
+    query : bool
+        Also build the projection of free-text queries.
+    """
+
+    def __init__(self, id_embedding, content, features, id_mask, *, frozen=False,
+                 id_dropout=0.0, query=False):
+        super().__init__()
+        d = id_embedding.embedding_dim
+        d_content = int(getattr(content, "d_out", d))
+        self.id_embedding = id_embedding
+        self.content = content
+        self.content_projection = nn.Linear(d_content, d)
+        nn.init.normal_(self.content_projection.weight, std=d_content ** -0.5 * d ** -0.5)
+        nn.init.zeros_(self.content_projection.bias)
+        self.query_projection = nn.Linear(d_content, d) if query else None
+        self.frozen = bool(frozen)
+        self.id_dropout = float(id_dropout)
+        if self.frozen:
+            content.requires_grad_(False)
+        self.set_catalogue(features, id_mask)
+        self._step = None
+
+    @property
+    def embedding_dim(self):
+        return self.id_embedding.embedding_dim
+
+    def set_catalogue(self, features, id_mask):
+        """New catalogue features (one row per item) and ID mask; clears caches."""
+        self.features = {k: v for k, v in features.items()}
+        self.register_buffer("id_mask", id_mask.float(), persistent=True)
+        self._frozen_content = None
+        self._eval = None
+
+    def _device(self):
+        return self.id_embedding.weight.device
+
+    def _content_vectors(self):
+        feats = {k: v.to(self._device()) for k, v in self.features.items()}
+        if self.frozen:
+            if self._frozen_content is None:
+                was = self.content.training
+                self.content.eval()
+                with torch.no_grad():
+                    self._frozen_content = self._chunked(feats)
+                self.content.train(was)
+            return self._frozen_content
+        return self._chunked(feats)
+
+    def _chunked(self, feats, step=4096):
+        n = len(next(iter(feats.values())))
+        if n <= step or torch.is_grad_enabled():
+            return self.content(**feats)
+        return torch.cat([self.content(**_select(feats, slice(s, s + step))) for s in range(0, n, step)])
+
+    def compute(self):
+        """The table ``(n_items + 1, d)``: padding row, then items in code order."""
+        ids = self.id_embedding.weight[1:]
+        mask = self.id_mask.to(ids.dtype)
+        if self.training and self.id_dropout > 0:
+            mask = mask * (torch.rand_like(mask) >= self.id_dropout).to(ids.dtype)
+        table = ids * mask[:, None] + self.content_projection(self._content_vectors().to(ids.dtype))
+        return torch.cat([torch.zeros_like(table[:1]), table])
+
+    # caching: one table per training step, one per fitted state at inference
+    def begin_step(self):
+        self._eval = None
+        self._step = self.compute()
+
+    def end_step(self):
+        self._step = None
+
+    def clear_cache(self):
+        self._eval = None
+        self._step = None
+
+    @property
+    def weight(self):
+        if self._step is not None:
+            return self._step
+        if not self.training and not torch.is_grad_enabled():
+            if self._eval is None:
+                self._eval = self.compute().detach()
+            return self._eval
+        return self.compute()
+
+    def forward(self, idx):
+        return F.embedding(idx, self.weight)
+
+    def embed_queries(self, features):
+        """Query vectors ``(n, d)`` of featurised free texts."""
+        feats = {k: v.to(self._device()) for k, v in features.items()}
+        return self.query_projection(self.content(**feats))
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_step"] = state["_eval"] = state["_frozen_content"] = None
+        return state
