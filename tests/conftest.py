@@ -13,6 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+try:
+    import torch
+
+    # The test networks are tiny: intra-op threads only add synchronisation,
+    # and oversubscribe the 2 CI cores when a test spawns a subprocess.
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover
+    torch = None
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -37,10 +46,6 @@ def data_home():
 def _seed():
     random.seed(0)
     np.random.seed(0)
-    try:
-        import torch
-
+    if torch is not None:
         torch.manual_seed(0)
-    except ImportError:  # pragma: no cover
-        pass
     yield
