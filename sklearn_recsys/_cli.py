@@ -29,10 +29,14 @@ def _make_model(name, *, random_state, quick):
     if name == "transition":
         return Transition()
     if name == "intent":
-        from .intent import IntentRecommender
+        from .intent import IntentRecommender, RankingEarlyStopping
 
+        # early stopping on the last item of each training sequence, never
+        # on the test rows; skorch's epoch table is the progress display
         return IntentRecommender(
-            max_epochs=5 if quick else 100, random_state=random_state, verbose=0
+            max_epochs=3 if quick else 60, lr=3e-3, validation=1.0,
+            callbacks=[RankingEarlyStopping(patience=5)],
+            random_state=random_state, verbose=1,
         )
     raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
 
@@ -89,7 +93,7 @@ def evaluate(args, out=None):
     rows, results, curves = [], {}, {}
     for i, name in enumerate(args.models, 1):
         model = _make_model(name, random_state=args.random_state, quick=args.quick)
-        log(f"[{i}/{len(args.models)}] {type(model).__name__}: fitting ...")
+        log(f"{_bar(i - 1, len(args.models))} {type(model).__name__}: fitting ...")
         t0 = time.perf_counter()
         model.fit(X_train, y_train)
         fit_s = time.perf_counter() - t0
@@ -108,7 +112,7 @@ def evaluate(args, out=None):
         }
         results[name] = res
         log(
-            f"[{i}/{len(args.models)}] {type(model).__name__}: "
+            f"{_bar(i, len(args.models))} {type(model).__name__}: "
             f"NDCG@{k}={res[f'NDCG@{k}']:.4f} (fit {fit_s:.1f} s)"
         )
         rows.append([name] + [_fmt(c, v) for c, v in res.items()])
@@ -120,6 +124,11 @@ def evaluate(args, out=None):
         path = write_report(args.report, table, curves, args, len(X_train), len(X_test))
         log(f"\nReport written to {path}")
     return results
+
+
+def _bar(done, total, width=20):
+    filled = round(width * done / total)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
 
 
 def _fmt(column, value):

@@ -20,7 +20,7 @@ def test_evaluate_quick_prints_table_and_writes_report(tmp_path):
     args.models = ["popularity", "transition"]
     results = _cli.evaluate(args, out=out)
     text = out.getvalue()
-    assert "[1/2] Popularity" in text and "[2/2] Transition" in text
+    assert "0/2 Popularity: fitting" in text and "] 2/2 Transition: NDCG@10=" in text
     assert "NDCG@10" in text
     # the planted sequential structure: the Markov model wins by far
     assert results["transition"]["NDCG@10"] > 3 * results["popularity"]["NDCG@10"]

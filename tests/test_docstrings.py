@@ -25,7 +25,6 @@ SUBPACKAGES = sorted({*(n for n in sklearn_recsys.__all__ if not n.startswith("_
 # Public names without an Examples section, in files owned by another work
 # item; remove an entry when its example lands.
 KNOWN_MISSING_EXAMPLES = {
-    "sklearn_recsys.intent.SequenceTower": "base class of the towers; example pending (intent/_modules.py)",
 }
 
 

@@ -42,6 +42,26 @@ class SequenceTower(nn.Module):
         projection of them is added to every position's hidden state.
     dropout : float, default=0.2
         Dropout rate.
+
+    Examples
+    --------
+    A bag-of-items tower: the intent is the mean embedding of the history.
+
+    >>> import torch
+    >>> from sklearn_recsys.intent import IntentRecommender, SequenceTower
+    >>> class MeanTower(SequenceTower):
+    ...     def __init__(self, n_items, *, max_len=50, d_model=16, n_context=0, dropout=0.0):
+    ...         super().__init__(n_items, d_model=d_model, n_context=n_context, dropout=dropout)
+    ...
+    ...     def encode(self, items, last_only=False):
+    ...         e = self.item_embedding(items)
+    ...         n = (items > 0).cumsum(1).clamp(min=1).unsqueeze(-1)
+    ...         h = e.cumsum(1) / n
+    ...         return h[:, -1] if last_only else h
+    >>> rec = IntentRecommender(module=MeanTower, max_epochs=2, verbose=0,
+    ...                         random_state=0, device="cpu")
+    >>> rec.fit([[1, 2], [2, 3], [3, 1]], [3, 1, 2]).recommend([[1]], k=2).shape
+    (1, 2)
     """
 
     def __init__(self, n_items, *, d_model=64, n_context=0, dropout=0.2):
