@@ -169,9 +169,9 @@ fig.tight_layout()
 # Check on your own catalogue with the same splitter before choosing.
 #
 # .. note::
-#    A recommender that reads histories in order *and* item content
-#    (``IntentRecommender(item_encoder=ContentEncoder(...), items=...)``)
-#    is being built; this example will show it when it is available.
+#    ``IntentRecommender(item_encoder=ContentEncoder(...), items=catalogue)``
+#    reads histories in order *and* item content, so cold items rank inside
+#    a sequence model; see the cold-start page of the user guide.
 
 # %%
 # On MovieLens
