@@ -216,22 +216,31 @@ class RecommenderMixin:
         ``X`` has a ``user_id`` column, a row that is a prefix of a longer row
         of the same user is skipped, so no event is counted twice.
         """
-        seqs = [np.append(queries.row(i), y_codes[i]) for i in range(len(queries))]
+        return [
+            np.append(queries.row(i), y_codes[i])
+            for i in self._training_rows(queries, y_codes)
+        ]
+
+    @staticmethod
+    def _training_rows(queries, y_codes):
+        """Row numbers kept by :meth:`_training_sequences`, in row order."""
+        n = len(queries)
         frame = queries.frame
-        if frame is None or "user_id" not in frame.columns or len(seqs) < 2:
-            return seqs
+        if frame is None or "user_id" not in frame.columns or n < 2:
+            return np.arange(n)
         users = frame["user_id"].to_numpy()
-        order = np.lexsort((-np.fromiter((len(s) for s in seqs), np.int64, len(seqs)), pd.factorize(users)[0]))
-        keep = np.ones(len(seqs), dtype=bool)
+        lengths = queries.lengths() + 1
+        order = np.lexsort((-lengths, pd.factorize(users)[0]))
+        keep = np.ones(n, dtype=bool)
         longest = None
         for pos, i in enumerate(order):
+            seq = np.append(queries.row(i), y_codes[i])
             if pos and users[i] == users[order[pos - 1]]:
-                s = seqs[i]
-                if len(s) <= len(longest) and np.array_equal(s, longest[: len(s)]):
+                if len(seq) <= len(longest) and np.array_equal(seq, longest[: len(seq)]):
                     keep[i] = False
             else:
-                longest = seqs[i]
-        return [s for s, kept in zip(seqs, keep) if kept]
+                longest = seq
+        return np.flatnonzero(keep)
 
     def _encode_queries(self, X):
         """Validate ``X`` after fit; unknown history items are dropped."""

@@ -148,12 +148,10 @@ def test_every_position_is_a_target():
 
 
 def test_prefix_rows_of_a_user_give_one_sequence():
-    from sklearn_recsys.intent._recommender import _training_rows
-
     X, y = _queries(_chains(n_users=5, length=6), n_last=3)
     rec = IntentRecommender(**FAST)
     queries, y_codes = rec._fit_queries(X, y)
-    rows = _training_rows(queries, y_codes)
+    rows = rec._training_rows(queries, y_codes)
     assert len(rows) == 5
     mine = [np.append(queries.row(i), y_codes[i]) for i in rows]
     theirs = rec._training_sequences(queries, y_codes)

@@ -71,32 +71,6 @@ class _Holdout(torch.utils.data.Dataset):
         return x, self.targets[i]
 
 
-def _training_rows(queries, y_codes):
-    """Rows whose sequence is not a prefix of a longer row of the same user.
-
-    The same rule as ``RecommenderMixin._training_sequences``, returning row
-    numbers so that each kept sequence keeps its row's context.
-    """
-    n = len(queries)
-    frame = queries.frame
-    if frame is None or "user_id" not in frame.columns or n < 2:
-        return np.arange(n)
-    seqs = [np.append(queries.row(i), y_codes[i]) for i in range(n)]
-    users = frame["user_id"].to_numpy()
-    lengths = queries.lengths() + 1
-    order = np.lexsort((-lengths, pd.factorize(users)[0]))
-    keep = np.ones(n, dtype=bool)
-    longest = None
-    for pos, i in enumerate(order):
-        if pos and users[i] == users[order[pos - 1]]:
-            s = seqs[i]
-            if len(s) <= len(longest) and np.array_equal(s, longest[: len(s)]):
-                keep[i] = False
-        else:
-            longest = seqs[i]
-    return np.flatnonzero(keep)
-
-
 def _windows(lengths, max_len):
     """Split sequences into windows of at most ``max_len + 1`` items.
 
@@ -783,7 +757,7 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
         return queries, y_codes
 
     def _make_datasets(self, queries, y_codes, rng):
-        rows = _training_rows(queries, y_codes)
+        rows = self._training_rows(queries, y_codes)
         ptr, codes = queries.indptr, queries.codes
         seqs = [np.append(codes[ptr[i]:ptr[i + 1]], y_codes[i]) for i in rows]
         context = self._context(queries.frame)
