@@ -276,6 +276,17 @@ def machine(args):
     ]
 
 
+def _load():
+    return os.getloadavg()[0]
+
+
+def _load_note(results, key):
+    start, end = results["load"][key]
+    return (f"1-minute load average {start:.2f} at the start of this section, {end:.2f} at "
+            "its end (other jobs shared the machine when it is above ~0.5; with 2 torch "
+            "threads on 2 busy cores, wall times grow several-fold).")
+
+
 def rst_table(rows):
     cols = list(rows[0])
     cells = [[c for c in cols]] + [[_fmt(r[c], c) for c in cols] for r in rows]
@@ -299,6 +310,7 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu")
     p.add_argument("--ml1m-budget", type=float, default=600, help="seconds of training on ml-1m")
+    p.add_argument("--loop-threads", default="2,1", help="torch thread counts of the loop section")
     p.add_argument("--seeds", type=int, default=3, help="random states per tower on ml-100k")
     p.add_argument("--quick", action="store_true", help="a smoke run: few epochs")
     p.add_argument("--out", default=None, help="write the results as reStructuredText here")
@@ -309,11 +321,13 @@ def main(argv=None):
     for k, v in info:
         log(f"{k}: {v}")
     results = {}
+    load = results["load"] = {}
     epochs = 3 if args.quick else 60
     if "ml100k" in sections or "loop" in sections:
         data100k = split("100k", args.data_home)
     if "ml100k" in sections:
         log("ml-100k")
+        load["ml100k"] = [_load()]
         rows = [evaluate(n, m, *data100k) for n, m in BASELINES]
         seeds = (0,) if args.quick else tuple(range(args.seeds))
         means = {}
@@ -341,27 +355,46 @@ def main(argv=None):
         ref = means["IntentRecommender transformer"]["NDCG@10"]
         results["ml100k_ratios"] = {n: m["NDCG@10"] / ref for n, m in means.items()}
         results["ml100k"] = rows
+        load["ml100k"].append(_load())
     if "loop" in sections:
         log("plain loop vs skorch (ml-100k)")
-        results["loop"] = loop_section(*data100k, epochs=2 if args.quick else 15,
-                                       rounds=2 if args.quick else 3, device=args.device)
+        load["loop"] = [_load()]
+        threads = torch.get_num_threads()
+        results["loop"] = {}
+        for n_threads in [int(t) for t in args.loop_threads.split(",")]:
+            torch.set_num_threads(n_threads)
+            log(f" torch threads: {n_threads}")
+            results["loop"][n_threads] = loop_section(
+                *data100k, epochs=2 if args.quick else 15, rounds=2 if args.quick else 3,
+                device=args.device)
+        torch.set_num_threads(threads)
+        load["loop"].append(_load())
     if "ml1m" in sections:
         log("ml-1m-sas-trunc")
+        load["ml1m"] = [_load()]
         data1m = split("1m-sas-trunc", args.data_home)
         rows = [evaluate(n, m, *data1m) for n, m in BASELINES if n != "ItemKNN"]
         model = intent(max_epochs=3 if args.quick else 200, patience=3,
                        budget=30 if args.quick else args.ml1m_budget, device=args.device)
         rows.append(evaluate("IntentRecommender transformer", model, *data1m))
         Xte = data1m[2]
-        times = []
-        for _ in range(3):
-            t = time.perf_counter()
-            model.recommend(Xte, k=10, exclude_seen=True)
-            times.append(time.perf_counter() - t)
+        timings = {}
+        threads = torch.get_num_threads()
+        # a second pass on one thread: immune to the stalls of 2 threads on busy cores
+        for n_threads in dict.fromkeys((threads, 1)):
+            torch.set_num_threads(n_threads)
+            timings[n_threads] = []
+            for _ in range(3):
+                t = time.perf_counter()
+                model.recommend(Xte, k=10, exclude_seen=True)
+                timings[n_threads].append(time.perf_counter() - t)
+            log(f"  recommend(k=10) for {len(Xte)} users, {n_threads} thread(s): "
+                f"best {min(timings[n_threads]):.2f}s of {timings[n_threads]}")
+        torch.set_num_threads(threads)
         results["ml1m"] = rows
+        load["ml1m"].append(_load())
         results["ml1m_budget"] = 30 if args.quick else args.ml1m_budget
-        results["ml1m_recommend"] = (len(Xte), min(times), times)
-        log(f"  recommend(k=10) for {len(Xte)} users: best {min(times):.2f}s of {times}")
+        results["ml1m_recommend"] = (len(Xte), timings)
     info.append(("load average at end", " ".join(f"{v:.2f}" for v in os.getloadavg())))
     if args.out:
         write_rst(args.out, info, results)
@@ -390,9 +423,9 @@ def write_rst(path, info, results):
                   "in baselines.rst.", "", rst_table(results["ml100k"]), "",
                   "NDCG@10 of each tower relative to the transformer (means over seeds): "
                   + ", ".join(f"{n.split()[-1]} {r:.2f}x" for n, r in results["ml100k_ratios"].items())
-                  + "."]
+                  + ".", "", _load_note(results, "ml100k")]
     if "loop" in results:
-        rows, n_epochs = results["loop"]
+        n_epochs = next(iter(results["loop"].values()))[1]
         parts += ["", "skorch wrapper against a plain PyTorch loop (ml-100k, same process)",
                   "-------------------------------------------------------------------", "",
                   f"{n_epochs} epochs each, in interleaved rounds, the same training windows "
@@ -401,9 +434,14 @@ def write_rst(path, info, results):
                   "that of the loop (> 1: the plain loop is faster). \"plain loop, package "
                   "tower\" runs the very network IntentRecommender builds, so its ratio is the "
                   "cost of the wrapper; \"nn.TransformerEncoder\" is a SASRec written with "
-                  "PyTorch's own layers.", "", rst_table(rows)]
+                  "PyTorch's own (fused) layers. Run with 2 torch threads and again with 1: on "
+                  "busy cores, 2 threads stall at every parallel operator, which distorts "
+                  "the comparison between implementations with different operator counts."]
+        for n_threads, (rows, _) in results["loop"].items():
+            parts += ["", f"{n_threads} torch thread(s):", "", rst_table(rows)]
+        parts += ["", _load_note(results, "loop")]
     if "ml1m" in results:
-        n, best, times = results["ml1m_recommend"]
+        n, timings = results["ml1m_recommend"]
         parts += ["", "MovieLens 1M, SASRec preprocessing, truncated copy (CPU)",
                   "--------------------------------------------------------", "",
                   "Transformer at max_len=50 (not the GPU setting of max_len=200), 64 dims, "
@@ -412,9 +450,10 @@ def write_rst(path, info, results):
                   "first (the budget is checked after each epoch). The GPU setting "
                   "(max_len=200, target NDCG@10 >= 0.180) is not measured here: no GPU.", "",
                   rst_table(results["ml1m"]), "",
-                  f"``recommend(k=10, exclude_seen=True)`` for all {n} users: "
-                  f"**{best:.2f} s** (best of {len(times)}: "
-                  + ", ".join(f"{t:.2f}" for t in times) + " s)."]
+                  f"``recommend(k=10, exclude_seen=True)`` for all {n} users, best of 3: "
+                  + "; ".join(f"**{min(t):.2f} s** with {k} torch thread(s) ("
+                              + ", ".join(f"{v:.2f}" for v in t) + ")"
+                              for k, t in timings.items()) + ".", "", _load_note(results, "ml1m")]
     with open(path, "w") as f:
         f.write("\n".join(parts) + "\n")
 
