@@ -19,7 +19,6 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_recsys.base import RecommenderMixin
@@ -32,6 +31,7 @@ from sklearn_recsys.intent import (
     TransformerTower,
 )
 from sklearn_recsys.metrics import make_ranking_scorer, ndcg_at_k
+from sklearn_recsys.pipeline import make_recommender_pipeline
 
 try:
     from sklearn_recsys.datasets import make_sessions, queries_from_log
@@ -82,11 +82,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
-
-
-def _recommend(pipe, X, **kwargs):
-    """recommend through a Pipeline: transform with every step but the last."""
-    return pipe[-1].recommend(pipe[:-1].transform(X), **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -497,7 +492,7 @@ _CHILD = textwrap.dedent(
     pipe = joblib.load(sys.argv[1])
     X = joblib.load(sys.argv[2])
     rec = pipe[-1]
-    items, scores = rec.recommend(pipe[:-1].transform(X), k=10, return_scores=True)
+    items, scores = pipe.recommend(X, k=10, return_scores=True)
     assert rec.device_ == "cpu", rec.device_
     assert next(rec.module_.parameters()).device.type == "cpu"
     np.save(sys.argv[3], items)
@@ -510,7 +505,7 @@ _CHILD = textwrap.dedent(
 @pytest.mark.parametrize("device", ["auto", "cuda"])
 def test_fitted_on_cuda_recommends_identically_without_gpu(device, chains, tmp_path):
     X, y = chains
-    pipe = make_pipeline(
+    pipe = make_recommender_pipeline(
         ColumnTransformer([("history", "passthrough", ["history"])],
                           remainder="passthrough").set_output(transform="pandas"),
         IntentRecommender(**{**FAST, "device": device, "max_epochs": 6}),
@@ -519,7 +514,7 @@ def test_fitted_on_cuda_recommends_identically_without_gpu(device, chains, tmp_p
     rec = pipe[-1]
     assert rec.device_.startswith("cuda")
     assert next(rec.module_.parameters()).is_cuda
-    expected, exp_scores = _recommend(pipe, X, k=10, return_scores=True)
+    expected, exp_scores = pipe.recommend(X, k=10, return_scores=True)
     joblib.dump(pipe, tmp_path / "pipe.joblib")
     joblib.dump(X, tmp_path / "X.joblib")
     (tmp_path / "child.py").write_text(_CHILD)
@@ -585,11 +580,11 @@ def test_context_auto_skips_query_columns_and_works_in_a_pipeline():
         [("ctx", StandardScaler(), ["flag"]), ("history", "passthrough", ["history"])],
         remainder="passthrough",
     ).set_output(transform="pandas")
-    pipe = make_pipeline(ct, IntentRecommender(**{**FAST, "max_epochs": 25}, context_columns="auto"))
+    pipe = make_recommender_pipeline(ct, IntentRecommender(**{**FAST, "max_epochs": 25}, context_columns="auto"))
     pipe.fit(X, y)
     assert pipe[-1].context_columns_ == ["ctx__flag", "remainder__noise"]
     assert pipe.score(X, y) == pytest.approx(1.0)
-    assert _recommend(pipe, X.iloc[:3], k=2).shape == (3, 2)
+    assert pipe.recommend(X.iloc[:3], k=2).shape == (3, 2)
 
 
 # -- model selection -------------------------------------------------------------
@@ -613,12 +608,12 @@ def test_grid_search_with_leave_last_out():
 @pytest.mark.skipif(LeaveLastOut is None, reason="model_selection not available")
 def test_grid_search_over_max_len_in_a_pipeline():
     X, y = _queries(_chains(n_users=30, length=10), n_last=3)
-    pipe = make_pipeline(
+    pipe = make_recommender_pipeline(
         ColumnTransformer([("history", "passthrough", ["history"])],
                           remainder="passthrough").set_output(transform="pandas"),
         IntentRecommender(**{**FAST, "max_epochs": 1}),
     )
     search = GridSearchCV(pipe, {"intentrecommender__max_len": [4, 8]},
-                          cv=LeaveLastOut(n_splits=2))
+                          cv=LeaveLastOut(n_splits=2), scoring=make_ranking_scorer("ndcg", k=10))
     search.fit(X, y)
     assert search.best_estimator_[-1].max_len_ in (4, 8)
