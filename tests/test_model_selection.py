@@ -440,6 +440,22 @@ def test_leave_last_out_split_n_test_is_leak_free():
     assert_no_leak_per_user(Xc, yc, np.arange(n), np.arange(n, len(Xc)))
 
 
+def test_leave_last_out_split_train_all_keeps_every_earlier_row():
+    X, y = make_queries(LOG, n_last=10)
+    X_last, X_test, _, _ = leave_last_out_split(X, y)
+    X_all, X_test_all, y_all, y_test = leave_last_out_split(X, y, train="all")
+    pd.testing.assert_frame_equal(X_test_all, X_test)
+    # every row that is not a test row trains, the "last" rows among them
+    assert len(X_all) + len(X_test) == len(X)
+    assert set(X_last.index) < set(X_all.index)
+    Xc = pd.concat([X_all, X_test])
+    yc = np.concatenate([np.asarray(y_all, dtype=object), np.asarray(y_test, dtype=object)])
+    n = len(X_all)
+    assert_no_leak_per_user(Xc, yc, np.arange(n), np.arange(n, len(Xc)))
+    with pytest.raises(ValueError, match='"last" or "all"'):
+        leave_last_out_split(X, y, train="every")
+
+
 def test_leave_last_out_split_y_types_and_errors():
     X, y = make_queries(LOG, n_last=2)
     _, _, y_train, y_test = leave_last_out_split(X, pd.Series(y, index=X.index))

@@ -33,10 +33,19 @@ _SEEN = float(np.finfo(np.float32).min)
 
 
 class _Sequences(torch.utils.data.Dataset):
-    """Training windows: inputs ``seq[:-1]``, targets ``seq[1:]`` (0 = padding)."""
+    """Training windows: inputs ``seq[:-1]``, targets ``seq[1:]`` (0 = padding).
 
-    def __init__(self, padded, context, query=None):
+    ``last_only`` marks windows whose earlier positions are trained by
+    another window already (a query row of a user whose longer sequence is
+    in the data): their targets are padding except the last one.
+    """
+
+    def __init__(self, padded, context, query=None, last_only=None):
         self.padded = torch.from_numpy(padded)
+        self.targets = self.padded[:, 1:]
+        if last_only is not None and last_only.any():
+            self.targets = self.targets.clone()
+            self.targets[torch.from_numpy(last_only), :-1] = 0
         self.context = None if context is None else torch.from_numpy(context)
         self.query = query  # None or (dict of feature tensors, has-query flags)
 
@@ -50,7 +59,7 @@ class _Sequences(torch.utils.data.Dataset):
         if self.query is not None:
             x["query"] = {k: v[i] for k, v in self.query[0].items()}
             x["has_query"] = self.query[1][i]
-        return x, self.padded[i, 1:]
+        return x, self.targets[i]
 
 
 class _Holdout(torch.utils.data.Dataset):
@@ -184,7 +193,12 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
     query_column : str or None, default=None
         Column of ``X`` holding a free-text query typed at the moment of the
         query; it is embedded with the content tower's text model and added
-        to the intent at the last position. Needs ``item_encoder``.
+        to the intent at the last position. Needs ``item_encoder``. Every
+        row of ``X`` with a query is a training example for it, including
+        rows that are prefixes of a longer row of the same user (trained at
+        their last position only), so train on every cut point:
+        ``queries_from_log(log, n_last=None)`` split by
+        ``leave_last_out_split(X, y, train="all")``.
     amp : "auto" or bool, default="auto"
         bfloat16 autocast during training: "auto" turns it on on CUDA devices
         that support bf16, off elsewhere. Scoring always runs in float32.
@@ -790,7 +804,9 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
                 "training sequence here has at most 1"
                 + (" after the validation holdout." if self.validation is not None else ".")
             )
-        windows = Queries(*_csr([seqs[i][a:b] for i, a, b in zip(which, start, stop)]))
+        chunks = [seqs[i][a:b] for i, a, b in zip(which, start, stop)]
+        source = rows[which]
+        last_only = None
         query = None
         if getattr(self, "query_column_", None) is not None:
             # a row's query describes its target, the last item of its
@@ -798,12 +814,24 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
             final = stop == lengths[which]
             if holdout is not None:
                 final &= ~np.isin(which, held)
-            feats, flags = self._query_features(queries.frame, rows[which])
+            # rows folded into a longer sequence of their user keep their own
+            # query: one extra window each, trained at its last position only
+            extra = np.setdiff1d(np.arange(len(queries)), rows)
+            if len(extra):
+                extra = extra[[len(queries.row(i)) > 0 for i in extra]]
+            for i in extra:
+                chunks.append(np.append(queries.row(i)[-self.max_len_:], y_codes[i]))
+            source = np.concatenate([source, extra])
+            final = np.concatenate([final, np.ones(len(extra), dtype=bool)])
+            last_only = np.concatenate([np.zeros(len(which), dtype=bool), np.ones(len(extra), dtype=bool)])
+            feats, flags = self._query_features(queries.frame, source)
             query = (feats, flags * torch.from_numpy(final.astype(np.float32)))
+        windows = Queries(*_csr(chunks))
         train = _Sequences(
             windows.padded(self.max_len_ + 1, pad=-1) + 1,
-            None if context is None else context[rows[which]],
+            None if context is None else context[source],
             query,
+            last_only,
         )
         return train, holdout
 

@@ -456,8 +456,8 @@ class TemporalSplit(BaseCrossValidator):
     },
     prefer_skip_nested_validation=True,
 )
-def leave_last_out_split(X, y, *, n_test=1):
-    """Split queries into each user's latest rows (test) and the row before.
+def leave_last_out_split(X, y, *, n_test=1, train="last"):
+    """Split queries into each user's latest rows (test) and the rows before.
 
     Per user, rows are ranked from the latest by ``offset`` (else
     ``timestamp``): the test set holds the rows at ranks ``0 .. n_test - 1``
@@ -465,7 +465,14 @@ def leave_last_out_split(X, y, *, n_test=1):
     ``n_test``. That training row's history is everything the user did
     before it, so it carries all of the user's training information and
     nothing from the test targets on; older rows add nothing and are left
-    out. With ``n_test=1`` this is the last fold of :class:`LeaveLastOut`.
+    out (``train="last"``). With ``n_test=1`` this is the last fold of
+    :class:`LeaveLastOut`.
+
+    When every row carries data of its own moment -- a free-text query
+    (``IntentRecommender(query_column=...)``) or time context --, the older
+    rows are training examples too: ``train="all"`` keeps every row at rank
+    ``n_test`` or later. They are prefixes of the rank-``n_test`` row, so
+    the split stays leak-free.
 
     Parameters
     ----------
@@ -478,6 +485,10 @@ def leave_last_out_split(X, y, *, n_test=1):
 
     n_test : int, default=1
         Number of latest cut points per user held out for testing.
+
+    train : {"last", "all"}, default="last"
+        Training rows: each user's row just before the test rows, or every
+        earlier row.
 
     Returns
     -------
@@ -507,7 +518,12 @@ def leave_last_out_split(X, y, *, n_test=1):
     ([['a', 'b'], ['x']], ['c', 'y'])
     >>> X_test["history"].tolist(), y_test
     ([['a', 'b', 'c'], ['x', 'y']], ['d', 'z'])
+    >>> X_train, *_ = leave_last_out_split(X, y, train="all")
+    >>> X_train["history"].tolist()
+    [['a'], ['a', 'b'], ['x']]
     """
+    if not isinstance(train, str) or train not in ("last", "all"):
+        raise ValueError(f'train must be "last" or "all"; got {train!r}.')
     ranks = _user_ranks(X, "leave_last_out_split")
     if y is not None and len(y) != len(X):
         raise ValueError(
@@ -520,7 +536,7 @@ def leave_last_out_split(X, y, *, n_test=1):
         f"Build X with at least {n_test + 1} cut points per user (e.g. "
         f"queries_from_log(log, n_last={n_test + 1})).",
     )
-    train = np.flatnonzero(ranks == n_test)
+    train = np.flatnonzero(ranks == n_test if train == "last" else ranks >= n_test)
     test = np.flatnonzero(ranks < n_test)
     X_train, X_test = X.iloc[train], X.iloc[test]
     if y is None:
