@@ -198,10 +198,12 @@ class RecommenderMixin:
             item_ids, _ = check_item_ids(np.asarray(items), what="catalogue item ids", kind=kind)
             parts.append(item_ids)
         self.classes_ = np.unique(np.concatenate(parts).astype(y_ids.dtype))
-        self._item_kind = kind
-        self._item_index = pd.Index(self.classes_)
-        queries = Queries(indptr, self._item_index.get_indexer(flat_ids).astype(np.int64), frame)
-        y_codes = self._item_index.get_indexer(y_ids).astype(np.int64)
+        # private fitted state ends in "_" too: skorch takes any attribute
+        # that does not for a constructor parameter (get_params, clone)
+        self._item_kind_ = kind
+        self._item_index_ = pd.Index(self.classes_)
+        queries = Queries(indptr, self._item_index_.get_indexer(flat_ids).astype(np.int64), frame)
+        y_codes = self._item_index_.get_indexer(y_ids).astype(np.int64)
         self.item_counts_ = np.bincount(
             np.concatenate([c for c in self._training_sequences(queries, y_codes)] or [np.empty(0, np.int64)]),
             minlength=len(self.classes_),
@@ -247,8 +249,8 @@ class RecommenderMixin:
         check_is_fitted(self)
         histories, frame = check_histories(X)
         indptr, flat = flatten_histories(histories)
-        flat_ids, _ = check_item_ids(flat, what="item ids in X's histories", kind=self._item_kind)
-        codes = self._item_index.get_indexer(flat_ids).astype(np.int64)
+        flat_ids, _ = check_item_ids(flat, what="item ids in X's histories", kind=self._item_kind_)
+        codes = self._item_index_.get_indexer(flat_ids).astype(np.int64)
         known = codes >= 0
         if not known.all():
             row_of = np.repeat(np.arange(len(histories)), np.diff(indptr))
@@ -259,8 +261,8 @@ class RecommenderMixin:
 
     def _encode_items(self, ids, *, what="item ids"):
         """Codes of raw ids; unknown ids get -1."""
-        arr, _ = check_item_ids(np.asarray(ids, dtype=object if self._item_kind == "str" else None), what=what, kind=self._item_kind)
-        return self._item_index.get_indexer(arr).astype(np.int64)
+        arr, _ = check_item_ids(np.asarray(ids, dtype=object if self._item_kind_ == "str" else None), what=what, kind=self._item_kind_)
+        return self._item_index_.get_indexer(arr).astype(np.int64)
 
     # -- ranking ---------------------------------------------------------
     def _fallback_scores(self):

@@ -617,3 +617,21 @@ def test_grid_search_over_max_len_in_a_pipeline():
                           cv=LeaveLastOut(n_splits=2), scoring=make_ranking_scorer("ndcg", k=10))
     search.fit(X, y)
     assert search.best_estimator_[-1].max_len_ in (4, 8)
+
+
+def test_mixin_private_state_is_not_a_skorch_parameter():
+    # skorch treats every attribute not ending in "_" as a parameter; the
+    # mixin's fitted private state must stay out of get_params and clone
+    from sklearn_recsys.base import RecommenderMixin
+    from skorch import NeuralNet
+
+    class Plain(RecommenderMixin, NeuralNet):
+        pass
+
+    net = Plain(torch.nn.Linear, criterion=torch.nn.MSELoss)
+    net._fit_queries([[1, 2], [2, 3]], [3, 1])
+    assert not [k for k in net.get_params() if k.startswith("_item")]
+    rec = IntentRecommender(max_epochs=1, verbose=0, device="cpu", random_state=0)
+    rec.fit([[1, 2], [2, 3], [3, 1]], [3, 1, 2])
+    assert not [k for k in rec.get_params() if k.startswith("_") and k != "_params_to_validate"]
+    assert not hasattr(clone(rec), "_item_index_")

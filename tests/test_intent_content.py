@@ -9,6 +9,7 @@ import pickle
 import joblib
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GridSearchCV, cross_validate
@@ -79,6 +80,51 @@ def test_cold_items_recommendable_through_content(data, cold, content_model):
     # the jointly trained content tower is written back to item_encoder_
     emb = rec.item_encoder_.transform(data.items.iloc[:3])
     assert emb.shape == (3, 16)
+
+
+def test_cold_neighbors_scores_new_items_like_their_nearest_trained_items(data, cold):
+    X_train, X_test, y_train, y_test = cold
+    rec = model(item_encoder=encoder(), items=data.items, id_dropout=0.1).fit(X_train, y_train)
+    hybrid = rec.module_.item_embedding
+    cold_codes = np.flatnonzero(rec.item_counts_ == 0)
+    warm_codes = np.flatnonzero(rec.item_counts_ > 0)
+    rec.module_.eval()  # the scoring tables, as recommend sees them
+    before = rec.module_.item_vectors().detach().clone()
+    # set_params on the fitted model applies the rule at once, no refit
+    rec.set_params(cold_neighbors=1, cold_scale=1.0)
+    assert hybrid.cold_neighbors == 1 and hybrid.cold_scale == 1.0
+    after = rec.module_.item_vectors().detach()
+    np.testing.assert_array_equal(after[warm_codes].numpy(), before[warm_codes].numpy())
+    # 1 neighbour: a cold item's vector is its nearest trained item's vector
+    z = torch.nn.functional.normalize(hybrid._content_vectors().detach(), dim=1)
+    nearest = warm_codes[(z[cold_codes] @ z[warm_codes].T).argmax(1).numpy()]
+    np.testing.assert_allclose(after[cold_codes].numpy(), after[nearest].numpy(), rtol=1e-5, atol=1e-6)
+    # cold_scale shrinks it
+    rec.set_params(cold_scale=0.5)
+    half = rec.module_.item_vectors().detach()
+    np.testing.assert_allclose(half[cold_codes].numpy(), 0.5 * after[nearest].numpy(), rtol=1e-5, atol=1e-6)
+    # more neighbours: the weighted mean, at the neighbours' mean norm
+    rec.set_params(cold_neighbors=5, cold_scale=1.0)
+    five = rec.module_.item_vectors().detach()
+    assert not np.allclose(five[cold_codes].numpy(), after[cold_codes].numpy())
+    ratio = five[cold_codes].norm(dim=1) / after[warm_codes].norm(dim=1).mean()
+    assert 0.3 < float(ratio.mean()) < 3.0
+    # 0 neighbours: projected content alone
+    rec.set_params(cold_neighbors=0)
+    zero = rec.module_.item_vectors().detach()
+    proj = hybrid.content_projection(hybrid._content_vectors()).detach()
+    np.testing.assert_allclose(zero[cold_codes].numpy(), proj[cold_codes].numpy(), rtol=1e-5, atol=1e-6)
+    rec.set_params(cold_neighbors=5)
+    # held-out items now reach the lists of rows whose target is held out
+    top = rec.recommend(X_test, k=10)
+    assert np.isin(top, np.unique(y_test)).any()
+    # survives pickling, and clone keeps the parameter
+    assert pickle.loads(pickle.dumps(rec)).module_.item_embedding.cold_neighbors == 5
+    assert clone(rec).cold_neighbors == 5
+    with pytest.raises(ValueError, match="cold_neighbors"):
+        model(item_encoder=encoder(), items=data.items, cold_neighbors=-1).fit(X_train, y_train)
+    with pytest.raises(ValueError, match="cold_scale"):
+        model(item_encoder=encoder(), items=data.items, cold_scale=0).fit(X_train, y_train)
 
 
 def test_user_encoder_not_mutated_and_nested_params(data, cold):

@@ -37,10 +37,17 @@ class _HybridItems(nn.Module):
         Training-time probability of dropping an item's ID part.
     query : bool
         Also build the projection of free-text queries.
+    cold_neighbors : int
+        At inference, items without an ID vector take the similarity-weighted
+        mean vector of their ``cold_neighbors`` nearest items with one (cosine
+        of the content vectors), scaled to ``cold_scale`` times their mean
+        norm; 0 keeps the content projection alone.
+    cold_scale : float
+        See ``cold_neighbors``.
     """
 
     def __init__(self, id_embedding, content, features, id_mask, *, frozen=False,
-                 id_dropout=0.0, query=False):
+                 id_dropout=0.0, query=False, cold_neighbors=0, cold_scale=1.0):
         super().__init__()
         d = id_embedding.embedding_dim
         d_content = int(getattr(content, "d_out", d))
@@ -52,6 +59,8 @@ class _HybridItems(nn.Module):
         self.query_projection = nn.Linear(d_content, d) if query else None
         self.frozen = bool(frozen)
         self.id_dropout = float(id_dropout)
+        self.cold_neighbors = int(cold_neighbors)
+        self.cold_scale = float(cold_scale)
         if self.frozen:
             content.requires_grad_(False)
         self.set_catalogue(features, id_mask)
@@ -95,8 +104,33 @@ class _HybridItems(nn.Module):
         mask = self.id_mask.to(ids.dtype)
         if self.training and self.id_dropout > 0:
             mask = mask * (torch.rand_like(mask) >= self.id_dropout).to(ids.dtype)
-        table = ids * mask[:, None] + self.content_projection(self._content_vectors().to(ids.dtype))
+        content = self._content_vectors().to(ids.dtype)
+        table = ids * mask[:, None] + self.content_projection(content)
+        k = getattr(self, "cold_neighbors", 0)
+        if k > 0 and not self.training and (mask == 0).any() and (mask > 0).any():
+            table = self._neighbour_vectors(table, content, mask > 0, k)
         return torch.cat([torch.zeros_like(table[:1]), table])
+
+    def _neighbour_vectors(self, table, content, warm, k, step=1024):
+        """Rows of items without an ID vector: the mean vector of their ``k``
+        nearest warm items by content (cosine), weighted by similarity."""
+        table = table.clone()
+        z = F.normalize(content.float(), dim=1)
+        warm_idx = warm.nonzero()[:, 0]
+        cold_idx = (~warm).nonzero()[:, 0]
+        zw = z[warm_idx]
+        k = min(k, len(warm_idx))
+        for s in range(0, len(cold_idx), step):
+            rows = cold_idx[s:s + step]
+            sim, nn_ = (z[rows] @ zw.T).topk(k, dim=1)
+            w = sim.clamp(min=0) + 1e-6
+            w = w / w.sum(1, keepdim=True)
+            vec = (w[:, :, None] * table[warm_idx[nn_]].float()).sum(1)
+            norm = table[warm_idx[nn_]].float().norm(dim=2)
+            scale = getattr(self, "cold_scale", 1.0)
+            vec = vec * (scale * (w * norm).sum(1) / vec.norm(dim=1).clamp(min=1e-12))[:, None]
+            table[rows] = vec.to(table.dtype)
+        return table
 
     # caching: one table per training step, one per fitted state at inference
     def begin_step(self):

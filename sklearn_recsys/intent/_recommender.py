@@ -187,9 +187,26 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
     freeze_item_encoder : bool, default=False
         Keep the content tower's weights fixed (only the projection and the
         sequence network train).
-    id_dropout : float in [0, 1), default=0.5
+    id_dropout : float in [0, 1), default=0.1
         Probability of dropping an item's ID embedding during training, so
-        the model learns to rank from content (only with ``item_encoder``).
+        the content part learns to stand alone (only with ``item_encoder``).
+        Larger values cost ranking quality on trained items.
+    cold_neighbors : int, default=10
+        How items never seen in training (cold catalogue items, items added
+        by :meth:`update_items`) are scored, with ``item_encoder``: by the
+        similarity-weighted mean vector of their ``cold_neighbors`` nearest
+        trained items in the content tower's space (cosine), scaled to
+        ``cold_scale`` times those items' mean norm, so that they score on
+        the scale of trained items. 0 scores them by their projected
+        content alone, which ranks them far below trained items.
+    cold_scale : float, default=0.85
+        Strength of new items' vectors relative to their neighbours'. It
+        sets how often new items are recommended, on every query: higher
+        values find more of the right new items and push more trained items
+        out of the lists (see the cold-start benchmark for the trade-off).
+        ``cold_neighbors`` and ``cold_scale`` act at inference: on a fitted
+        model ``set_params`` applies them at once, without refitting, so
+        they can be tuned on held-out queries cheaply.
     query_column : str or None, default=None
         Column of ``X`` holding a free-text query typed at the moment of the
         query; it is embedded with the content tower's text model and added
@@ -303,7 +320,9 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
         item_encoder=None,
         items=None,
         freeze_item_encoder=False,
-        id_dropout=0.5,
+        id_dropout=0.1,
+        cold_neighbors=10,
+        cold_scale=0.85,
         query_column=None,
         amp="auto",
         random_state=None,
@@ -336,6 +355,8 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
         self.items = items
         self.freeze_item_encoder = freeze_item_encoder
         self.id_dropout = id_dropout
+        self.cold_neighbors = cold_neighbors
+        self.cold_scale = cold_scale
         self.query_column = query_column
         self.amp = amp
         self.random_state = random_state
@@ -343,7 +364,8 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
     # -- skorch plumbing ---------------------------------------------------
     def _get_param_names(self):
         # skorch lists every attribute not ending in "_" as a parameter; the
-        # mixin's private fitted state (_item_index, ...) must not be cloned.
+        # fit-time scratch state (_holdout_data, _sampling, ...) must not be
+        # cloned. (The mixin's own private state ends in "_" for this reason.)
         return [
             k for k in super()._get_param_names()
             if not k.startswith("_") or k == "_params_to_validate"
@@ -362,6 +384,12 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
             self.item_encoder.set_params(**nested)
         if params:
             super().set_params(**params)
+        hybrid = self._hybrid()
+        if hybrid is not None and {"cold_neighbors", "cold_scale"} & set(params):
+            # an inference-time rule: a fitted model applies it at once
+            hybrid.cold_neighbors = int(self.cold_neighbors)
+            hybrid.cold_scale = float(self.cold_scale)
+            hybrid.clear_cache()
         return self
 
     @property
@@ -438,6 +466,7 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
                 torch.as_tensor(self.item_counts_ > 0, dtype=torch.float32),
                 frozen=bool(self.freeze_item_encoder), id_dropout=float(self.id_dropout),
                 query=getattr(self, "query_column_", None) is not None,
+                cold_neighbors=int(self.cold_neighbors), cold_scale=float(self.cold_scale),
             )
         self.module_ = module
         return self
@@ -492,6 +521,12 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
         d = self.id_dropout
         if isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Real) or not 0 <= d < 1:
             raise ValueError(f"id_dropout must be in [0, 1); got {d!r}.")
+        k = self.cold_neighbors
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) or k < 0:
+            raise ValueError(f"cold_neighbors must be a non-negative integer; got {k!r}.")
+        c = self.cold_scale
+        if isinstance(c, (bool, np.bool_)) or not isinstance(c, numbers.Real) or not c > 0:
+            raise ValueError(f"cold_scale must be a positive number; got {c!r}.")
         if self.freeze_item_encoder not in (True, False):
             raise ValueError(f"freeze_item_encoder must be a bool; got {self.freeze_item_encoder!r}.")
         q = self.query_column
@@ -718,7 +753,7 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
                 f"update_items needs every item of classes_ in the new catalogue; "
                 f"{int(gone.sum())} are missing (first: {self.classes_[gone][0]!r})."
             )
-        ids, _ = check_item_ids(items.index.to_numpy(), what="catalogue item ids", kind=self._item_kind)
+        ids, _ = check_item_ids(items.index.to_numpy(), what="catalogue item ids", kind=self._item_kind_)
         classes = np.unique(np.concatenate([self.classes_, ids]).astype(self.classes_.dtype))
         old_codes = pd.Index(classes).get_indexer(self.classes_)
         n = len(classes)
@@ -733,7 +768,7 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
         mask = torch.zeros(n, device=hybrid.id_mask.device)
         mask[torch.from_numpy(old_codes)] = hybrid.id_mask
         self.classes_ = classes
-        self._item_index = pd.Index(classes)
+        self._item_index_ = pd.Index(classes)
         self.item_counts_ = counts
         self.items_ = items.loc[classes]
         hybrid.id_embedding = new_emb
@@ -1160,7 +1195,7 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
     # -- persistence ---------------------------------------------------------
     _VOCABULARY = (
         "classes_", "item_counts_", "context_columns_", "context_mean_",
-        "context_scale_", "max_len_", "_item_kind", "_item_index",
+        "context_scale_", "max_len_", "_item_kind_", "_item_index_",
         "item_encoder_", "items_", "query_column_",
     )
 
