@@ -101,3 +101,15 @@ def test_make_ranking_scorer_calls_recommend():
         make_ranking_scorer("auc")
     with pytest.raises(TypeError, match="no recommend method"):
         make_ranking_scorer()(object(), [[1]], [1])
+
+
+def test_make_ranking_scorer_caps_k_at_the_known_items():
+    # a fold whose model knows 3 items: the scorer ranks all 3, as score() does
+    from sklearn_recsys.baselines import Popularity
+
+    X, y = [[1], [2], [1, 3]], [2, 3, 2]
+    model = Popularity().fit(X, y)
+    assert len(model.classes_) == 3
+    scorer = make_ranking_scorer("ndcg", k=10)
+    assert scorer(model, X, y) == pytest.approx(model.score(X, y))
+    assert make_ranking_scorer("hit_rate", k=10)(model, [[1]], [2]) == 1.0

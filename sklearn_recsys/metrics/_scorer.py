@@ -28,8 +28,13 @@ class _RankingScorer:
                 f"{type(estimator).__name__} has no recommend method; ranking "
                 "scorers need a recommender (or a Pipeline ending in one)."
             )
-        rec = estimator.recommend(X, k=self.k, exclude_seen=self.exclude_seen)
-        return _METRICS[self.metric](y, rec, k=self.k)
+        # as ``score``: a fold whose model knows fewer than k items ranks them all
+        k = self.k
+        classes = getattr(estimator, "classes_", None)
+        if classes is not None and 0 < len(classes) < k:
+            k = len(classes)
+        rec = estimator.recommend(X, k=k, exclude_seen=self.exclude_seen)
+        return _METRICS[self.metric](y, rec, k=k)
 
     def __repr__(self):
         return (
@@ -46,7 +51,8 @@ def make_ranking_scorer(metric="ndcg", k=10, *, exclude_seen=True):
     metric : {"ndcg", "hit_rate", "recall", "precision", "mrr", "map"}, default="ndcg"
         Ranking metric at ``k``; greater is better for all of them.
     k : int, default=10
-        List length.
+        List length; capped at the number of items a fitted model knows
+        (``len(classes_)``), as ``score`` does.
     exclude_seen : bool, default=True
         Passed to ``recommend``: leave each row's history out of its list.
 
