@@ -186,7 +186,9 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
         seen in training cannot be ranked meaningfully.
     freeze_item_encoder : bool, default=False
         Keep the content tower's weights fixed (only the projection and the
-        sequence network train).
+        sequence network train). The tower is then what the encoder's own
+        ``fit`` made of it: with ``item_encoder=ContentEncoder(max_epochs=0)``
+        its trainable weights keep their random initial values.
     id_dropout : float in [0, 1), default=0.1
         Probability of dropping an item's ID embedding during training, so
         the content part learns to stand alone (only with ``item_encoder``).
