@@ -251,3 +251,24 @@ def test_composition_pipeline_gridsearch_cv_joblib(tmp_path):
     top = best.recommend(X.iloc[:20], k=5)
     path = joblib.dump(best, tmp_path / "pipe.joblib")[0]
     np.testing.assert_array_equal(joblib.load(path).recommend(X.iloc[:20], k=5), top)
+
+
+def test_query_rows_folded_into_longer_rows_train_at_their_last_position(data):
+    X, y = queries_from_log(data.interactions, n_last=3, context_columns=["query"])
+    X = X[X.user_id < 40].copy()
+    y = np.asarray(y)[X.index]
+    X.loc[X.index[0], "query"] = ""  # a blank query adds no window
+    rec = model(item_encoder=encoder(), items=data.items, query_column="query",
+                max_epochs=1, max_len=200).fit(X, y)
+    queries = rec._encode_queries(X)
+    codes = rec._encode_items(y)
+    train, _ = rec._make_datasets(queries, codes, np.random.RandomState(0))
+    n_users = X.user_id.nunique()
+    n_extra = len(X) - n_users - 1  # two folded rows per user, less the blank one
+    assert len(train) == n_users + n_extra
+    targets = train.targets[-n_extra:]
+    # extra windows: only the last position is a target, with its row's query
+    assert (targets[:, :-1] == 0).all() and (targets[:, -1] > 0).all()
+    assert (train.query[1][-n_extra:] == 1).all()
+    # the full sequences are trained at every position
+    assert (train.targets[:n_users] > 0).sum(1).min() > 1

@@ -855,7 +855,12 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
             # query: one extra window each, trained at its last position only
             extra = np.setdiff1d(np.arange(len(queries)), rows)
             if len(extra):
-                extra = extra[[len(queries.row(i)) > 0 for i in extra]]
+                texts = queries.frame[self.query_column_].to_numpy(dtype=object)[extra]
+                # rows without history or without a query add nothing new
+                # (non-string queries stay, so that they raise below)
+                blank = [t is None or (isinstance(t, float) and np.isnan(t))
+                         or (isinstance(t, str) and not t.strip()) for t in texts]
+                extra = extra[[len(queries.row(i)) > 0 and not b for i, b in zip(extra, blank)]]
             for i in extra:
                 chunks.append(np.append(queries.row(i)[-self.max_len_:], y_codes[i]))
             source = np.concatenate([source, extra])
