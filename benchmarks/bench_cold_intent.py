@@ -25,10 +25,10 @@ IntentRecommenders (bag-of-words tower trained jointly, and the pretrained
 MiniLM tower, frozen, with a trained projection), at their default
 ``id_dropout``, ``cold_neighbors`` and ``cold_scale``. "cold, new items
 only" ranks the held-out items alone (``candidates=``): how well each
-model tells which new item fits, whatever its calibration; "warm, known items only" ranks the items seen in
-training alone (as if no new item were in the catalogue). The second
-table moves ``cold_scale`` on the same fitted content models
-(``set_params``, no refit).
+model tells which new item fits, whatever its calibration. "warm, known
+items only" ranks the items seen in training alone, as if no new item
+were in the catalogue. The second table moves ``cold_scale`` on the same
+fitted content models (``set_params``, no refit).
 
 Run ``python benchmarks/bench_cold_intent.py [--data-home DIR]
 [--datasets latest-small,1m-sas-trunc] [--epochs N]``; writes
