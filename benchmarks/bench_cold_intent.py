@@ -52,6 +52,7 @@ from bench_cold_start import default_data_home, machine_info, rst_table  # noqa:
 from sklearn_recsys.content import ContentEncoder, TfidfRecommender  # noqa: E402
 from sklearn_recsys.datasets import load_movielens, make_sessions, queries_from_log  # noqa: E402
 from sklearn_recsys.intent import IntentRecommender  # noqa: E402
+from sklearn_recsys.metrics._ranking import _discounts, _hits  # noqa: E402
 from sklearn_recsys.model_selection import cold_item_split, leave_last_out_split  # noqa: E402
 
 # dataset, text columns, list columns, n_last
@@ -97,9 +98,9 @@ def models(items, text, lists, epochs, which):
 
 
 def ndcg_rows(y, recs, k=10):
-    """Per-query NDCG@k of one relevant item."""
-    hit = np.asarray(recs)[:, :k] == np.asarray(y)[:, None]
-    return (hit / np.log2(np.arange(2, k + 2))).sum(axis=1)
+    """Per-query NDCG@k of one relevant item (``ndcg_at_k`` is their mean)."""
+    hits, _ = _hits(y, recs, k)
+    return (hits * _discounts(k)).sum(axis=1)
 
 
 def fmt(gains):

@@ -69,14 +69,18 @@ class Queries:
         Known item codes (positions in ``classes_``), oldest first per row.
     frame : pandas.DataFrame or None
         The original DataFrame, for context columns.
+    training_rows : ndarray or None
+        Rows kept for training (see ``RecommenderMixin._training_rows``),
+        computed once per fit.
     """
 
-    __slots__ = ("indptr", "codes", "frame")
+    __slots__ = ("indptr", "codes", "frame", "training_rows")
 
     def __init__(self, indptr, codes, frame=None):
         self.indptr = indptr
         self.codes = codes
         self.frame = frame
+        self.training_rows = None
 
     def __len__(self):
         return len(self.indptr) - 1
@@ -204,11 +208,15 @@ class RecommenderMixin:
         self._item_index_ = pd.Index(self.classes_)
         queries = Queries(indptr, self._item_index_.get_indexer(flat_ids).astype(np.int64), frame)
         y_codes = self._item_index_.get_indexer(y_ids).astype(np.int64)
-        self.item_counts_ = np.bincount(
-            np.concatenate([c for c in self._training_sequences(queries, y_codes)] or [np.empty(0, np.int64)]),
-            minlength=len(self.classes_),
-        ).astype(np.int64)
+        self._count_items(queries, y_codes)
         return queries, y_codes
+
+    def _count_items(self, queries, y_codes):
+        """``item_counts_``: occurrences of each item in the training sequences."""
+        seqs = self._training_sequences(queries, y_codes)
+        self.item_counts_ = np.bincount(
+            np.concatenate(seqs) if seqs else np.empty(0, np.int64), minlength=len(self.classes_)
+        ).astype(np.int64)
 
     def _training_sequences(self, queries, y_codes):
         """Each training row's full sequence (history + target), as codes.
@@ -223,9 +231,20 @@ class RecommenderMixin:
             for i in self._training_rows(queries, y_codes)
         ]
 
+    @classmethod
+    def _training_rows(cls, queries, y_codes):
+        """Row numbers kept by :meth:`_training_sequences`, in row order.
+
+        Computed once per ``queries`` (kept in ``queries.training_rows``):
+        ``y_codes`` must be the targets of those rows, as ``_fit_queries``
+        returns them.
+        """
+        if queries.training_rows is None:
+            queries.training_rows = cls._prefix_free_rows(queries, y_codes)
+        return queries.training_rows
+
     @staticmethod
-    def _training_rows(queries, y_codes):
-        """Row numbers kept by :meth:`_training_sequences`, in row order."""
+    def _prefix_free_rows(queries, y_codes):
         n = len(queries)
         frame = queries.frame
         if frame is None or "user_id" not in frame.columns or n < 2:
@@ -391,16 +410,20 @@ class RecommenderMixin:
             Higher is better.
         """
         check_is_fitted(self)
-        queries = self._encode_queries(X)
+        return self._dense(self._encode_queries(X), self._score_chunk, self._fallback_scores())
+
+    def _dense(self, queries, score_chunk, fallback):
+        """Dense ``(n_rows, n_items)`` float32 of ``score_chunk`` over row
+        chunks; rows with no known item get ``fallback``."""
         out = np.empty((len(queries), len(self.classes_)), dtype=np.float32)
         step = self._chunk_rows()
         for start in range(0, len(queries), step):
             chunk = slice(start, min(len(queries), start + step))
             q = queries[chunk]
-            s = np.asarray(self._score_chunk(q), dtype=np.float32)
+            s = np.asarray(score_chunk(q), dtype=np.float32)
             empty = q.lengths() == 0
             if empty.any():
-                s[empty] = self._fallback_scores()
+                s[empty] = fallback
             out[chunk] = s
         return out
 

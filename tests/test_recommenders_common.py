@@ -388,3 +388,24 @@ def test_documented_attributes_match_fitted(est, fitted):
         assert documented <= found
     else:
         assert found == documented
+
+
+@pytest.mark.parametrize("est", RECOMMENDERS, ids=_ids(RECOMMENDERS))
+def test_prefix_deduplication_runs_once_per_fit(est, monkeypatch):
+    # the user-prefix de-duplication is a Python loop over the rows: fit
+    # must not redo it for the item counts and again for the model
+    from sklearn_recsys.base import RecommenderMixin
+
+    calls = []
+    original = RecommenderMixin._prefix_free_rows
+
+    def counting(queries, y_codes):
+        calls.append(len(queries))
+        return original(queries, y_codes)
+
+    monkeypatch.setattr(RecommenderMixin, "_prefix_free_rows", staticmethod(counting))
+    X, y = _toy()
+    fitted = clone(est).fit(X, y)
+    assert calls == [len(X)]
+    # the toy users' rows are prefixes of each other: one sequence per user
+    assert fitted.item_counts_.sum() == sum(len(c) for c in CHAINS)

@@ -3,7 +3,6 @@
 import numbers
 import os
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -23,6 +22,7 @@ from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
+from .._torch import TorchMixin
 from ._pretrained import SentenceEmbedder
 from ._text import (
     _LIST_TYPES,
@@ -73,7 +73,7 @@ def _supervised(self):
     return getattr(self, "objective_", None) in ("multiclass", "multilabel")
 
 
-class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralNet):
+class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMixin, NeuralNet):
     """Embed catalogue items from their text, tags and numbers (a skorch network).
 
     ``fit(items[, y])`` learns a tokenisation of the catalogue and trains a
@@ -378,24 +378,6 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralNe
             k for k in super()._get_param_names()
             if not k.startswith("_") or k == "_params_to_validate"
         ]
-
-    def _resolve_device(self):
-        if isinstance(self.device, str) and self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return str(torch.device(self.device if self.device is not None else "cpu"))
-
-    @contextmanager
-    def _on_device(self):
-        """Let skorch's code see the resolved device instead of "auto"."""
-        requested = self.device
-        if not (isinstance(requested, str) and requested == "auto"):
-            yield
-            return
-        self.device = getattr(self, "device_", None) or self._resolve_device()
-        try:
-            yield
-        finally:
-            self.device = requested
 
     def initialize(self):
         """Build the tower, loss and optimizer; needs the fitted featurisation."""
@@ -710,17 +692,6 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralNe
         if self.random_state is None:
             return None
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
-    @contextmanager
-    def _seeded(self, seed):
-        if seed is None:
-            yield
-            return
-        dev = torch.device(self.device_)
-        devices = [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
 
     # -- public API --------------------------------------------------------
     def fit(self, X, y=None, **fit_params):

@@ -106,14 +106,15 @@ class _HybridItems(nn.Module):
             mask = mask * (torch.rand_like(mask) >= self.id_dropout).to(ids.dtype)
         content = self._content_vectors().to(ids.dtype)
         table = ids * mask[:, None] + self.content_projection(content)
-        k = getattr(self, "cold_neighbors", 0)
+        k = self.cold_neighbors
         if k > 0 and not self.training and (mask == 0).any() and (mask > 0).any():
             table = self._neighbour_vectors(table, content, mask > 0, k)
         return torch.cat([torch.zeros_like(table[:1]), table])
 
     def _neighbour_vectors(self, table, content, warm, k, step=1024):
-        """Rows of items without an ID vector: the mean vector of their ``k``
-        nearest warm items by content (cosine), weighted by similarity."""
+        """Rows of items without an ID vector: the similarity-weighted mean
+        vector of their ``k`` nearest warm items by content (cosine), scaled
+        to ``cold_scale`` times those vectors' weighted mean norm."""
         table = table.clone()
         z = F.normalize(content.float(), dim=1)
         warm_idx = warm.nonzero()[:, 0]
@@ -125,10 +126,10 @@ class _HybridItems(nn.Module):
             sim, nn_ = (z[rows] @ zw.T).topk(k, dim=1)
             w = sim.clamp(min=0) + 1e-6
             w = w / w.sum(1, keepdim=True)
-            vec = (w[:, :, None] * table[warm_idx[nn_]].float()).sum(1)
-            norm = table[warm_idx[nn_]].float().norm(dim=2)
-            scale = getattr(self, "cold_scale", 1.0)
-            vec = vec * (scale * (w * norm).sum(1) / vec.norm(dim=1).clamp(min=1e-12))[:, None]
+            near = table[warm_idx[nn_]].float()  # (rows, k, d)
+            vec = (w[:, :, None] * near).sum(1)
+            norm = (w * near.norm(dim=2)).sum(1)
+            vec = vec * (self.cold_scale * norm / vec.norm(dim=1).clamp(min=1e-12))[:, None]
             table[rows] = vec.to(table.dtype)
         return table
 

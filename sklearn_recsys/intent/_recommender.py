@@ -4,7 +4,7 @@ import copy
 import numbers
 import pickle
 import warnings
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from skorch.callbacks import EarlyStopping, PassthroughScoring
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
+from .._torch import TorchMixin
 from ..base import Queries, RecommenderMixin
 from ..utils._sequences import check_item_ids
 from ._content import _HybridItems
@@ -80,6 +81,16 @@ class _Holdout(torch.utils.data.Dataset):
         return x, self.targets[i]
 
 
+def _is_missing(text):
+    return text is None or (isinstance(text, float) and np.isnan(text))
+
+
+def _is_blank(text):
+    """No query: missing or only whitespace (other non-strings are not blank,
+    so that they reach the type check)."""
+    return _is_missing(text) or (isinstance(text, str) and not text.strip())
+
+
 def _windows(lengths, max_len):
     """Split sequences into windows of at most ``max_len + 1`` items.
 
@@ -98,7 +109,7 @@ def _windows(lengths, max_len):
     return np.array(seq, dtype=np.int64), np.array(start, dtype=np.int64), np.array(stop, dtype=np.int64)
 
 
-class IntentRecommender(RecommenderMixin, NeuralNet):
+class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
     """Sequential recommender: a history is read into an intent vector that scores items.
 
     A PyTorch network (a SASRec-style transformer by default, or a GRU or
@@ -402,26 +413,6 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
         callbacks.insert(at, ("valid_ndcg", PassthroughScoring(name="valid_ndcg", lower_is_better=False)))
         return callbacks
 
-    def _resolve_device(self):
-        if isinstance(self.device, str) and self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if self.device is None:
-            return "cpu"
-        return str(torch.device(self.device))
-
-    @contextmanager
-    def _on_device(self):
-        """Let skorch's own code see the resolved device instead of "auto"."""
-        requested = self.device
-        if not (isinstance(requested, str) and requested == "auto"):
-            yield
-            return
-        self.device = getattr(self, "device_", None) or self._resolve_device()
-        try:
-            yield
-        finally:
-            self.device = requested
-
     def initialize(self):
         """Build the network, loss and optimizer; needs the fitted vocabulary."""
         if not hasattr(self, "classes_"):
@@ -575,17 +566,6 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
             raise ValueError(f"random_state must be None, an int or a RandomState; got {rs!r}.")
         return int(rs)
 
-    @contextmanager
-    def _seeded(self, seed):
-        if seed is None:
-            yield
-            return
-        dev = torch.device(self.device_)
-        devices = [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
-
     def _autocast(self):
         dev = torch.device(self.device_)
         on = self.amp is True or (
@@ -712,11 +692,11 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
         texts = frame[name].to_numpy(dtype=object)
         if rows is not None:
             texts = texts[rows]
-        texts = ["" if (t is None or (isinstance(t, float) and np.isnan(t))) else t for t in texts]
+        texts = ["" if _is_missing(t) else t for t in texts]
         bad = [t for t in texts if not isinstance(t, str)]
         if bad:
             raise TypeError(f"Query column {name!r} must hold strings; got {type(bad[0]).__name__}.")
-        flags = torch.tensor([float(bool(t.strip())) for t in texts], dtype=torch.float32)
+        flags = torch.tensor([float(not _is_blank(t)) for t in texts], dtype=torch.float32)
         return self.item_encoder_.featurize_text(texts), flags
 
     def update_items(self, items):
@@ -802,16 +782,12 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
             frame = None if queries.frame is None else queries.frame.iloc[keep]
             queries = Queries(*_csr([queries.row(i) for i in keep]), frame)
             y_codes = y_codes[keep]
-        seqs = self._training_sequences(queries, y_codes)
-        self.item_counts_ = np.bincount(
-            np.concatenate(seqs) if seqs else np.empty(0, np.int64), minlength=len(self.classes_)
-        ).astype(np.int64)
+        self._count_items(queries, y_codes)
         return queries, y_codes
 
     def _make_datasets(self, queries, y_codes, rng):
         rows = self._training_rows(queries, y_codes)
-        ptr, codes = queries.indptr, queries.codes
-        seqs = [np.append(codes[ptr[i]:ptr[i + 1]], y_codes[i]) for i in rows]
+        seqs = self._training_sequences(queries, y_codes)
         context = self._context(queries.frame)
         lengths = np.fromiter((len(s) for s in seqs), np.int64, len(seqs))
         holdout = None
@@ -854,16 +830,13 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
                 final &= ~np.isin(which, held)
             # rows folded into a longer sequence of their user keep their own
             # query: one extra window each, trained at its last position only
-            extra = np.setdiff1d(np.arange(len(queries)), rows)
-            if len(extra):
-                texts = queries.frame[self.query_column_].to_numpy(dtype=object)[extra]
-                # rows without history or without a query add nothing new
-                # (non-string queries stay, so that they raise below)
-                blank = [t is None or (isinstance(t, float) and np.isnan(t))
-                         or (isinstance(t, str) and not t.strip()) for t in texts]
-                extra = extra[[len(queries.row(i)) > 0 and not b for i, b in zip(extra, blank)]]
-            for i in extra:
-                chunks.append(np.append(queries.row(i)[-self.max_len_:], y_codes[i]))
+            # (rows without history or without a query add nothing new)
+            texts = queries.frame[self.query_column_].to_numpy(dtype=object)
+            extra = np.array([
+                i for i in np.setdiff1d(np.arange(len(queries)), rows)
+                if len(queries.row(i)) and not _is_blank(texts[i])
+            ], dtype=np.int64)
+            chunks += [np.append(queries.row(i)[-self.max_len_:], y_codes[i]) for i in extra]
             source = np.concatenate([source, extra])
             final = np.concatenate([final, np.ones(len(extra), dtype=bool)])
             last_only = np.concatenate([np.zeros(len(which), dtype=bool), np.ones(len(extra), dtype=bool)])
@@ -1188,17 +1161,10 @@ class IntentRecommender(RecommenderMixin, NeuralNet):
         proba : ndarray of shape (n_rows, n_items), float32
         """
         check_is_fitted(self)
-        queries = self._encode_queries(X)
-        out = np.empty((len(queries), len(self.classes_)), dtype=np.float32)
-        step = self._chunk_rows()
         freq = (self.item_counts_ / max(1, self.item_counts_.sum())).astype(np.float32)
-        for start in range(0, len(queries), step):
-            chunk = slice(start, min(len(queries), start + step))
-            q = queries[chunk]
-            p = torch.softmax(self._scores(q), dim=1).cpu().numpy()
-            p[q.lengths() == 0] = freq
-            out[chunk] = p
-        return out
+        return self._dense(
+            self._encode_queries(X), lambda q: torch.softmax(self._scores(q), dim=1).cpu().numpy(), freq
+        )
 
     # -- persistence ---------------------------------------------------------
     _VOCABULARY = (
