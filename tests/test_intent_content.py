@@ -127,6 +127,21 @@ def test_cold_neighbors_scores_new_items_like_their_nearest_trained_items(data, 
         model(item_encoder=encoder(), items=data.items, cold_scale=0).fit(X_train, y_train)
 
 
+def test_content_tower_learning_rate_through_param_groups(data, cold):
+    # the documented name of the content tower's parameters inside module_
+    X_train, _, y_train, _ = cold
+    rec = model(item_encoder=encoder(), items=data.items, max_epochs=1,
+                optimizer__param_groups=[("item_embedding.content.*", {"lr": 1e-4})])
+    rec.fit(X_train, y_train)
+    content = {id(p) for p in rec.module_.item_embedding.content.parameters()}
+    slow, rest = rec.optimizer_.param_groups
+    assert slow["lr"] == 1e-4 and rest["lr"] == rec.lr
+    assert {id(p) for p in slow["params"]} == content
+    assert not content & {id(p) for p in rest["params"]}
+    # the ID embeddings and the projection keep lr
+    assert id(rec.module_.item_embedding.id_embedding.weight) in {id(p) for p in rest["params"]}
+
+
 def test_user_encoder_not_mutated_and_nested_params(data, cold):
     enc = encoder()
     rec = model(item_encoder=enc, items=data.items)

@@ -189,7 +189,10 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         encoder is cloned and set up inside ``fit`` (the instance passed here
         is never fitted); its parameters are reachable as
         ``item_encoder__*``. Catalogue items never seen in training rank by
-        their content alone.
+        their content alone. In ``module_`` the content tower's parameters
+        are named ``item_embedding.content.*``: skorch's
+        ``optimizer__param_groups=[("item_embedding.content.*", {"lr": 5e-4})]``
+        gives it a learning rate of its own (see the cold-start guide).
     items : pandas.DataFrame, array-like of item ids or None, default=None
         The catalogue. With ``item_encoder``: a DataFrame indexed by item id
         holding every item of ``X`` and ``y`` (else ``ValueError``). Without
