@@ -151,22 +151,31 @@ def relative(gains, base):
     return f"{diff.mean() / base.mean():+.1%} ± {diff.std(ddof=1) / np.sqrt(len(diff)) / base.mean():.1%}"
 
 
-def run_dataset(variant, data_home, epochs, which, scales, cache_dir=None):
-    text, lists, n_last = DATASETS[variant]
+def split_dataset(variant, data_home):
+    """The catalogue, training rows, cold and warm queries and held-out items of one dataset."""
+    _, _, n_last = DATASETS[variant]
     data = load_movielens(variant, data_home=data_home)
-    items = data.items
     X, y = queries_from_log(data.interactions, n_last=n_last)
     X_tr, X_cold, y_tr, y_cold = cold_item_split(X, np.asarray(y), test_size=0.1, random_state=0,
                                                  strip_history=True)
     X_fit, X_warm, y_fit, y_warm = leave_last_out_split(X_tr, y_tr, train="all")
     held = np.unique(y_cold)
     print(f"ml-{variant}: {len(X_fit)} training rows, {len(X_warm)} warm and {len(X_cold)} cold "
-          f"queries, {len(held)} held-out items of {len(items)}", flush=True)
+          f"queries, {len(held)} held-out items of {len(data.items)}", flush=True)
+    return data.items, (X_fit, y_fit), (X_cold, y_cold), (X_warm, y_warm), held
+
+
+def cache_path(cache_dir, variant, key, epochs):
+    return None if cache_dir is None else cache_dir / f"ml-{variant}-{key}-e{epochs}.joblib"
+
+
+def run_dataset(variant, data_home, epochs, which, scales, cache_dir=None):
+    text, lists, _ = DATASETS[variant]
+    items, (X_fit, y_fit), (X_cold, y_cold), (X_warm, y_warm), held = split_dataset(variant, data_home)
     rows, sweep = [], []
     id_warm = None  # per-query warm gains of the ID-only model, for the paired deltas
     for key, label, make in models(items, text, lists, epochs, which):
-        cache = None if cache_dir is None else cache_dir / f"ml-{variant}-{key}-e{epochs}.joblib"
-        model, fit_s = fitted(make, X_fit, y_fit, cache)
+        model, fit_s = fitted(make, X_fit, y_fit, cache_path(cache_dir, variant, key, epochs))
         cold = model.recommend(X_cold, k=10)
         warm = model.recommend(X_warm, k=10)
         warm_gains = ndcg_rows(y_warm, warm)
@@ -250,6 +259,13 @@ def _findings(path):
     return lines[start:stop] if start < stop else []
 
 
+def page_tail(out, command):
+    """The end of a results page: the kept findings, how to reproduce it, the machine."""
+    return [*_findings(out), "Reproduce", "---------", "", ".. code-block:: console", "",
+            f"   $ {command.strip()}", "", "Machine", "-------", "",
+            *[f"* {k}: {v}" for k, v in machine_info().items()], ""]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-home", type=Path, default=default_data_home())
@@ -264,7 +280,7 @@ def main(argv=None):
                              "(same dataset, model and epochs) is loaded instead of refitted; "
                              "empty it after changing the code")
     parser.add_argument("--no-queries", action="store_true")
-    parser.add_argument("--scales", default="0.8,0.85,0.9,0.95,1.0")
+    parser.add_argument("--scales", default="0.8,0.85,0.9,0.95,1.0,1.05")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "cold_intent.rst")
     args = parser.parse_args(argv)
     command = "python benchmarks/bench_cold_intent.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -284,8 +300,6 @@ def main(argv=None):
     print(table)
     sweep_table = rst_table(sweep) if sweep else ""
     print(sweep_table)
-    machine = machine_info()
-    findings = _findings(args.out)
     lines = [
         "Content + intent: cold and warm targets", "=======================================", "",
         *__doc__.split("\n\n", 1)[1].split("Run ``python")[0].rstrip().splitlines(), "",
@@ -296,9 +310,7 @@ def main(argv=None):
         "trains (``leave_last_out_split(train=\"all\")``); NDCG@10 of each user's last item"
         + ("" if repeat is None else f" ({repeat:.1%} of them are already in the user's history)")
         + ".", "",
-        query_table, "", *findings, "Reproduce", "---------", "", ".. code-block:: console", "",
-        f"   $ {command.strip()}", "", "Machine", "-------", "",
-        *[f"* {k}: {v}" for k, v in machine.items()], "",
+        query_table, "", *page_tail(args.out, command),
     ]
     args.out.write_text("\n".join(lines))
     print(f"wrote {args.out}")

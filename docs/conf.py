@@ -66,7 +66,7 @@ sphinx_gallery_conf = {
 }
 
 # Benchmark pages, in this order first, then any other page alphabetically.
-_BENCHMARK_ORDER = ("baselines", "intent", "ease_speed", "cold_start")
+_BENCHMARK_ORDER = ("baselines", "intent", "ease_speed", "cold_start", "cold_intent", "cold_rules")
 
 
 def _include_benchmarks(app, docname, source):
