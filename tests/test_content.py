@@ -3,7 +3,6 @@
 import math
 import pickle
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -118,15 +117,16 @@ def test_tokenizer_bad_params(bad):
         TextTokenizer(**bad).fit(["x"])
 
 
-def test_tokenizer_speed_10k_items():
+def test_tokenizer_10k_items():
+    # its speed is measured against a per-token loop in benchmarks/bench_tokenizer.py
     catalogue = make_sessions(n_users=2, n_items=10_000, random_state=0).items
     docs = (catalogue["title"] + " " + catalogue["description"]).tolist()
     tok = TextTokenizer(n_buckets=2**18).fit(docs)
-    start = time.perf_counter()
     indptr, ids = tok.tokenize(docs)
-    elapsed = time.perf_counter() - start
-    assert len(indptr) == 10_001 and len(ids) > 10 * len(docs)
-    assert elapsed < 2.0, f"tokenising 10k items took {elapsed:.2f}s"  # ~0.3 s unloaded
+    assert len(indptr) == 10_001 and indptr[0] == 0 and np.all(np.diff(indptr) > 10)
+    assert indptr[-1] == len(ids) and ids.min() >= 1 and ids.max() < tok.n_tokens_
+    one = tok.tokenize(docs[1234:1235])[1]  # a document's ids do not depend on the batch
+    np.testing.assert_array_equal(one, ids[indptr[1234]:indptr[1235]])
 
 
 def test_pad_rows():
