@@ -50,7 +50,7 @@ n_users = 200 if QUICK else 2000
 if DATA and (Path(DATA) / "ml-1m-sas-trunc").is_dir():
     data = load_movielens("1m-sas-trunc", data_home=DATA)
     users = data.users[["gender", "age", "occupation"]]
-    text, lists = ["title"], ["genres"]
+    text, lists, numbers = ["title"], ["genres"], ["year"]  # not the movielens_id column
     source = "MovieLens 1M"
 else:
     data = make_sessions(n_users=n_users, random_state=0)
@@ -58,7 +58,7 @@ else:
     users["gender"] = np.where(users.index % 2, "F", "M")
     users["age"] = (users["age"] // 10) * 10  # bands, as in MovieLens
     users = users[["gender", "age", "occupation"]]
-    text, lists = ["title", "description"], ["tags", "genres"]
+    text, lists, numbers = ["title", "description"], ["tags", "genres"], []
     source = "synthetic sessions"
 
 keep = users.index[:n_users]
@@ -77,15 +77,17 @@ X[["user_id", "gender", "age", "occupation", "history"]].head(3)
 # recommender's ``context_columns="auto"`` picks up every numeric column it
 # gets. The ContentEncoder is not fitted on its own here: the recommender
 # clones it, fits its vocabulary on the catalogue ``items`` and trains it
-# jointly with the sequence network.
+# jointly with the sequence network. Its columns are named, numbers included:
+# left to inference, a numeric identifier column would be read as content.
 attributes = ColumnTransformer(
     [("who", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
       ["gender", "age", "occupation"]),
      ("keep", "passthrough", ["history", "user_id", "offset"])],
     verbose_feature_names_out=False,
 ).set_output(transform="pandas")
-content = ContentEncoder(text_columns=text, list_columns=lists, ngram_range=(1, 1), min_df=2,
-                         char_ngram_range=None, module__d_model=32, max_epochs=0, random_state=0)
+content = ContentEncoder(text_columns=text, list_columns=lists, numeric_columns=numbers,
+                         ngram_range=(1, 1), min_df=2, char_ngram_range=None, module__d_model=32,
+                         max_epochs=0, random_state=0)
 recommender = IntentRecommender(
     item_encoder=content, items=data.items, context_columns="auto",
     module__d_model=32, module__n_layers=1, max_len=50, lr=5e-3,
