@@ -9,8 +9,9 @@ whether any rule buys held-out targets more cheaply than ``cold_scale``:
   the similarity-weighted mean vector of its ``k`` nearest trained items in
   the content tower's space, at ``s`` times their mean norm);
 * two-group softmax: each query's scores are turned into log-probabilities
-  within the trained items and, separately, within the new items (new
-  items' scores multiplied by a temperature factor ``t`` first), and the
+  within the trained items and, separately, within the new items (their
+  scores at ``cold_neighbors=10, cold_scale=1``, multiplied by a
+  temperature factor ``t`` first), and the
   two groups are merged with a prior share ``pi`` of new items:
   ``log(1 - pi) + log softmax_known`` against ``log(pi) + log softmax_new``.
   With calibrated groups, moving ``pi`` traces the best trade-off of the
@@ -119,7 +120,7 @@ def main(argv=None):
     parser.add_argument("--data-home", type=Path, default=default_data_home())
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--datasets", default="latest-small,1m-sas-trunc")
-    parser.add_argument("--models", default="bag-d0")
+    parser.add_argument("--models", default="bag,bag-d0,bag-slow")
     parser.add_argument("--neighbors", default="5,10,20")
     parser.add_argument("--scales", default="0.9,0.95,1.0")
     parser.add_argument("--pis", default="0.05,0.1,0.2")
