@@ -55,7 +55,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_cold_start import default_data_home, machine_info, rst_table  # noqa: E402
+from bench_cold_start import default_data_home, page_tail, rst_table  # noqa: E402
 
 from sklearn_recsys.content import ContentEncoder, TfidfRecommender  # noqa: E402
 from sklearn_recsys.datasets import load_movielens, make_sessions, queries_from_log  # noqa: E402
@@ -246,24 +246,6 @@ def run_queries(epochs):
                      "fit (s)": f"{fit_s:.0f}"})
         print(rows[-1], flush=True)
     return rows, repeat
-
-
-def _findings(path):
-    """The hand-written "Findings" section of an earlier output, kept across reruns."""
-    if not path.exists():
-        return []
-    lines = path.read_text().splitlines()
-    if "Findings" not in lines or "Reproduce" not in lines:
-        return []
-    start, stop = lines.index("Findings"), lines.index("Reproduce")
-    return lines[start:stop] if start < stop else []
-
-
-def page_tail(out, command):
-    """The end of a results page: the kept findings, how to reproduce it, the machine."""
-    return [*_findings(out), "Reproduce", "---------", "", ".. code-block:: console", "",
-            f"   $ {command.strip()}", "", "Machine", "-------", "",
-            *[f"* {k}: {v}" for k, v in machine_info().items()], ""]
 
 
 def main(argv=None):

@@ -34,14 +34,17 @@ from pathlib import Path
 import joblib
 import numpy as np
 import torch
+from scipy.special import log_softmax
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_cold_intent import cache_path, ndcg_rows, page_tail, relative, split_dataset  # noqa: E402
-from bench_cold_start import default_data_home, rst_table  # noqa: E402
+from bench_cold_intent import cache_path, ndcg_rows, relative, split_dataset  # noqa: E402
+from bench_cold_start import default_data_home, page_tail, rst_table  # noqa: E402
+
+from sklearn_recsys.base import _top_k_codes  # noqa: E402
 
 
 def _load(cache_dir, variant, key, epochs):
@@ -53,30 +56,25 @@ def _load(cache_dir, variant, key, epochs):
 
 
 def _scores(model, X):
-    """Scores of every item (seen items at -inf), as recommend ranks them."""
+    """Every item's score as ``recommend`` ranks it: ``decision_function``'s, seen items at -inf."""
     queries = model._encode_queries(X)
-    out = np.concatenate([model._scores(queries[s:s + 4096]).cpu().numpy()
-                          for s in range(0, len(queries), 4096)])
+    out = model._dense(queries, model._score_chunk, model._fallback_scores())
     out[queries.row_ids(), queries.codes] = -np.inf
     return out
 
 
-def _log_softmax(s):
-    top = s.max(axis=1, keepdims=True)
-    return s - top - np.log(np.exp(s - top).sum(axis=1, keepdims=True))
-
-
 def _two_group(scores, cold, pi, t):
     out = np.empty_like(scores)
-    out[:, ~cold] = np.log1p(-pi) + _log_softmax(scores[:, ~cold])
-    out[:, cold] = np.log(pi) + _log_softmax(t * scores[:, cold])
+    out[:, ~cold] = np.log1p(-pi) + log_softmax(scores[:, ~cold], axis=1)
+    out[:, cold] = np.log(pi) + log_softmax(t * scores[:, cold], axis=1)
     return out
 
 
 def _top(scores, classes, k=10):
-    part = np.argpartition(-scores, k, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(scores, part, 1), axis=1, kind="stable")
-    return classes[np.take_along_axis(part, order, 1)]
+    """The ``k`` best items of each row, best first, ties to the lower code (as ``recommend``)."""
+    top = _top_k_codes(scores, k)
+    order = np.lexsort((top, -np.take_along_axis(scores, top, axis=1)), axis=1)
+    return classes[np.take_along_axis(top, order, axis=1)]
 
 
 def run(variant, data_home, cache_dir, epochs, which, ks, scales, pis, temps):
@@ -104,8 +102,7 @@ def run(variant, data_home, cache_dir, epochs, which, ks, scales, pis, temps):
                     model.recommend(X_warm, k=10))
         model.set_params(cold_neighbors=10, cold_scale=1.0)
         cold = model.item_counts_ == 0
-        with torch.no_grad():
-            s_cold, s_warm = _scores(model, X_cold), _scores(model, X_warm)
+        s_cold, s_warm = _scores(model, X_cold), _scores(model, X_warm)
         for pi in pis:
             for t in temps:
                 row(label, "two-group softmax", f"pi={pi:g}, t={t:g}",

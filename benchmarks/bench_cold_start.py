@@ -157,6 +157,24 @@ def rst_table(rows):
     return "\n".join([rule, line(cols), rule, *(line([r[c] for c in cols]) for r in rows), rule])
 
 
+def _findings(path):
+    """The hand-written "Findings" section of an earlier output, kept across reruns."""
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    if "Findings" not in lines or "Reproduce" not in lines:
+        return []
+    start, stop = lines.index("Findings"), lines.index("Reproduce")
+    return lines[start:stop] if start < stop else []
+
+
+def page_tail(out, command):
+    """The end of a results page: the kept findings, how to reproduce it, the machine."""
+    return [*_findings(out), "Reproduce", "---------", "", ".. code-block:: console", "",
+            f"   $ {command.strip()}", "", "Machine", "-------", "",
+            *[f"* {k}: {v}" for k, v in machine_info().items()], ""]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-home", type=Path, default=default_data_home())
@@ -200,18 +218,7 @@ def main(argv=None):
         "occur in training), so it scores 0. With few test rows per draw",
         "(ml-latest-small), differences below a few thousandths are noise.",
         "",
-        "Reproduce",
-        "---------",
-        "",
-        ".. code-block:: console",
-        "",
-        f"   $ {command.strip()}",
-        "",
-        "Machine",
-        "-------",
-        "",
-        *[f"* {k}: {v}" for k, v in machine.items()],
-        "",
+        *page_tail(args.out, command),
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(text))

@@ -34,8 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_cold_intent import page_tail  # noqa: E402
-from bench_cold_start import rst_table  # noqa: E402
+from bench_cold_start import page_tail, rst_table  # noqa: E402
 
 from sklearn_recsys.content import TextTokenizer  # noqa: E402
 from sklearn_recsys.datasets import make_sessions  # noqa: E402
