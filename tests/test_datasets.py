@@ -3,12 +3,19 @@
 import itertools
 import pickle
 import re
+from inspect import signature
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils._param_validation import (
+    InvalidParameterError,
+    generate_invalid_param_val,
+    make_constraint,
+)
 
+from sklearn_recsys import datasets
 from sklearn_recsys.datasets import (
     load_interactions,
     load_movielens,
@@ -135,15 +142,30 @@ def test_queries_string_ids_datetimes_and_no_time():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"n_last": 0}, ValueError, "n_last must be an integer >= 1"),
+        (
+            {"n_last": 0},
+            ValueError,
+            r"'n_last' parameter of queries_from_log must be an int in the range "
+            r"\[1, inf\) or None",
+        ),
         ({"n_last": 1.5}, ValueError, "n_last"),
-        ({"min_history": -1}, ValueError, "min_history must be an integer >= 0"),
+        (
+            {"min_history": -1},
+            ValueError,
+            r"'min_history' parameter of queries_from_log must be an int in the "
+            r"range \[0, inf\)",
+        ),
         ({"max_len": 0}, ValueError, "max_len"),
         ({"drop_repeats": "yes"}, TypeError, "drop_repeats"),
         ({"item_col": "movie"}, KeyError, r"no column\(s\) \['movie'\]; available columns"),
         ({"context_columns": ["nope"]}, KeyError, "nope"),
         ({"context_columns": ["offset"]}, ValueError, "must not be named"),
-        ({"user_features": [1, 2]}, TypeError, "user_features must be a DataFrame"),
+        (
+            {"user_features": [1, 2]},
+            TypeError,
+            r"'user_features' parameter of queries_from_log must be an instance of "
+            r"'pandas(\.core\.frame)?\.DataFrame'",
+        ),
     ],
 )
 def test_queries_validation(tiny_log, kwargs, error, match):
@@ -152,7 +174,11 @@ def test_queries_validation(tiny_log, kwargs, error, match):
 
 
 def test_queries_bad_logs(tiny_log):
-    with pytest.raises(TypeError, match="log must be a pandas DataFrame"):
+    with pytest.raises(
+        TypeError,
+        match=r"'log' parameter of queries_from_log must be an instance of "
+        r"'pandas(\.core\.frame)?\.DataFrame'",
+    ):
         queries_from_log(tiny_log.to_numpy())
     with pytest.raises(ValueError, match="0 rows"):
         queries_from_log(tiny_log.iloc[:0])
@@ -266,13 +292,31 @@ def test_load_interactions_duplicates(raw_log):
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"duplicates": "first"}, ValueError, "duplicates must be one of"),
+        (
+            {"duplicates": "first"},
+            ValueError,
+            "'duplicates' parameter of load_interactions must be a str among",
+        ),
         ({"min_rating": 3}, ValueError, "min_rating needs rating_col"),
-        ({"rating_col": "stars", "min_rating": "3"}, TypeError, "min_rating must be a number"),
+        (
+            {"rating_col": "stars", "min_rating": "3"},
+            TypeError,
+            "'min_rating' parameter of load_interactions must be an instance of "
+            "'float' or None",
+        ),
         ({"rating_col": "stars", "min_rating": 9}, ValueError, "No row has stars >= 9"),
         ({"rating_col": "user"}, ValueError, "must differ"),
-        ({"user_col": ["user"]}, TypeError, "user_col must be a column name"),
-        ({"sep": 1}, TypeError, "sep must be a string"),
+        (
+            {"user_col": ["user"]},
+            TypeError,
+            "'user_col' parameter of load_interactions must be an instance of "
+            "'str' or an instance of 'int'",
+        ),
+        (
+            {"sep": 1},
+            TypeError,
+            "'sep' parameter of load_interactions must be an instance of 'str' or None",
+        ),
         ({"keep_columns": ["movie"]}, ValueError, "keep_columns must not repeat"),
     ],
 )
@@ -282,7 +326,12 @@ def test_load_interactions_validation(raw_log, kwargs, error, match):
 
 
 def test_load_interactions_bad_inputs(raw_log, tmp_path):
-    with pytest.raises(TypeError, match="DataFrame or the path"):
+    with pytest.raises(
+        TypeError,
+        match=r"'data' parameter of load_interactions must be an instance of "
+        r"'pandas(\.core\.frame)?\.DataFrame', an instance of 'str' or an "
+        r"instance of 'os\.PathLike'",
+    ):
         load_interactions(raw_log.to_numpy())
     with pytest.raises(ValueError, match="0 rows"):
         _load(raw_log.iloc[:0])
@@ -444,12 +493,20 @@ def test_make_sessions_queries_describe_target():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"n_users": 0}, "n_users must be an integer >= 1"),
-        ({"n_items": 2.5}, "n_items must be an integer"),
+        (
+            {"n_users": 0},
+            r"'n_users' parameter of make_sessions must be an int in the range "
+            r"\[1, inf\)",
+        ),
+        ({"n_items": 2.5}, "'n_items' parameter of make_sessions must be an int"),
         ({"n_items": 10, "n_topics": 6}, "at least 2 \\* n_topics = 12"),
         ({"mean_length": 3}, "mean_length must be a finite number >= min_length=5"),
         ({"min_length": 0}, "min_length"),
-        ({"p_follow": 1.5}, "p_follow must be a probability"),
+        (
+            {"p_follow": 1.5},
+            r"'p_follow' parameter of make_sessions must be a float in the range "
+            r"\[0.0, 1.0\]",
+        ),
         ({"p_stay": -0.1}, "p_stay"),
     ],
 )
@@ -584,7 +641,9 @@ def test_load_movielens_missing(tmp_path, monkeypatch):
     (tmp_path / "ml-100k" / "u.data").write_text("1\t1\t1\t1\n")
     with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "ml-100k" / "u.item"))):
         load_movielens("100k", data_home=tmp_path)
-    with pytest.raises(ValueError, match="variant must be one of"):
+    with pytest.raises(
+        ValueError, match="'variant' parameter of load_movielens must be a str among"
+    ):
         load_movielens("20m", data_home=tmp_path)
 
 
@@ -648,3 +707,56 @@ def test_load_movielens_real_latest_small_tags(data_home):
     assert (tags == tags.str.lower()).all()
     assert items["tags"].map(lambda t: len(t) == len(set(t))).all()
     assert (items["tags"].map(len) > 0).sum() > 1000
+
+
+# --------------------------------------------------------------------------
+# parameter validation
+
+# Valid values of the required arguments of every public function.
+REQUIRED = {
+    "load_interactions": {"data": pd.DataFrame()},
+    "load_movielens": {},
+    "make_sessions": {},
+    "queries_from_log": {"log": pd.DataFrame()},
+}
+
+
+class _NotAParameter:
+    """An object that no declared constraint accepts."""
+
+
+def _invalid_values(declared):
+    """A value of no accepted type, then one just outside each range or option set."""
+    constraints = [make_constraint(c) for c in declared]
+    values = [_NotAParameter()]
+    for constraint in constraints:
+        try:
+            value = generate_invalid_param_val(constraint)
+        except NotImplementedError:  # e.g. "array-like": no value just outside
+            continue
+        if not any(c.is_satisfied_by(value) for c in constraints):
+            values.append(value)
+    return values
+
+
+@pytest.mark.parametrize("name", datasets.__all__)
+def test_public_functions_declare_every_parameter(name):
+    func = getattr(datasets, name)
+    assert set(func._skl_parameter_constraints) == set(signature(func).parameters)
+
+
+@pytest.mark.parametrize(
+    "name, param",
+    [
+        (name, param)
+        for name in datasets.__all__
+        for param in getattr(datasets, name)._skl_parameter_constraints
+    ],
+)
+def test_public_functions_reject_invalid_parameters(name, param):
+    func = getattr(datasets, name)
+    for value in _invalid_values(func._skl_parameter_constraints[param]):
+        with pytest.raises(
+            InvalidParameterError, match=f"The '{param}' parameter of {name} must be"
+        ):
+            func(**{**REQUIRED[name], param: value})

@@ -1,18 +1,18 @@
 """Loading and validating a user's own interaction log."""
 
-import numbers
 import os
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ..utils._sequences import check_item_ids
 
 USER, ITEM, TIME, RATING = "user_id", "item_id", "timestamp", "rating"
 
-_DUPLICATES = ("keep", "drop", "raise")
 _COMPRESSION = {".gz", ".bz2", ".zip", ".xz", ".zst"}
 _SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 _PARQUET = {".parquet", ".pq"}
@@ -197,16 +197,20 @@ def _read_log(path, sep):
     return pd.read_csv(path, sep=sep)
 
 
-def _check_column_name(value, name, *, allow_none=False):
-    if value is None and allow_none:
-        return
-    if not isinstance(value, (str, numbers.Integral)) or isinstance(value, bool):
-        raise TypeError(
-            f"{name} must be a column name (str){' or None' if allow_none else ''}; "
-            f"got {value!r}."
-        )
-
-
+@validate_params(
+    {
+        "data": [pd.DataFrame, str, os.PathLike],
+        "user_col": [str, Integral],
+        "item_col": [str, Integral],
+        "time_col": [str, Integral, None],
+        "rating_col": [str, Integral, None],
+        "min_rating": [Real, None],
+        "duplicates": [StrOptions({"keep", "drop", "raise"})],
+        "sep": [str, None],
+        "keep_columns": [str, "array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_interactions(
     data,
     *,
@@ -258,19 +262,20 @@ def load_interactions(
         for other extensions, a compression suffix such as ``.gz`` is allowed)
         or to a Parquet file (``.parquet``/``.pq``). For a file without a
         header, read it with pandas and pass the DataFrame.
-    user_col, item_col : str, default="user_id", "item_id"
-        Columns holding user and item ids.
-    time_col : str or None, default="timestamp"
+    user_col, item_col : str or int, default="user_id", "item_id"
+        Columns holding user and item ids (an int names a column of a frame
+        read without a header).
+    time_col : str, int or None, default="timestamp"
         Column holding event times; None when the row order is the time order.
-    rating_col : str, default=None
+    rating_col : str, int or None, default=None
         Column holding a numeric rating, returned as ``rating`` (float64).
-    min_rating : float, default=None
+    min_rating : float or None, default=None
         Keep only rows with a rating at least this high (needs ``rating_col``).
     duplicates : {"keep", "drop", "raise"}, default="keep"
         Handling of exact (user, item, time) duplicates.
-    sep : str, default=None
+    sep : str or None, default=None
         Field separator of a text file; None to infer it.
-    keep_columns : list of str, default=None
+    keep_columns : str, list of str or None, default=None
         Other columns to carry along unchanged (e.g. a free-text ``query``).
 
     Returns
@@ -298,26 +303,13 @@ def load_interactions(
     2       b        4  1704067200
     3       b        1  1704153600
     """
-    _check_column_name(user_col, "user_col")
-    _check_column_name(item_col, "item_col")
-    _check_column_name(time_col, "time_col", allow_none=True)
-    _check_column_name(rating_col, "rating_col", allow_none=True)
-    if duplicates not in _DUPLICATES:
-        raise ValueError(
-            f"duplicates must be one of {list(_DUPLICATES)}; got {duplicates!r}."
-        )
     if duplicates != "keep" and time_col is None:
         raise ValueError(
             f"duplicates={duplicates!r} compares (user, item, time) and needs a "
             "time_col; with time_col=None every row is its own event."
         )
-    if min_rating is not None:
-        if rating_col is None:
-            raise ValueError("min_rating needs rating_col, the column to filter on.")
-        if not isinstance(min_rating, numbers.Real) or isinstance(min_rating, bool):
-            raise TypeError(f"min_rating must be a number; got {min_rating!r}.")
-    if sep is not None and not isinstance(sep, str):
-        raise TypeError(f"sep must be a string or None; got {sep!r}.")
+    if min_rating is not None and rating_col is None:
+        raise ValueError("min_rating needs rating_col, the column to filter on.")
     if keep_columns is None:
         keep_columns = []
     elif isinstance(keep_columns, str):
@@ -325,15 +317,7 @@ def load_interactions(
     else:
         keep_columns = list(keep_columns)
 
-    if isinstance(data, pd.DataFrame):
-        frame = data
-    elif isinstance(data, (str, os.PathLike)):
-        frame = _read_log(data, sep)
-    else:
-        raise TypeError(
-            "data must be a pandas DataFrame or the path to a CSV/TSV/Parquet "
-            f"file; got {type(data).__name__}."
-        )
+    frame = data if isinstance(data, pd.DataFrame) else _read_log(data, sep)
     used = [user_col, item_col] + [c for c in (time_col, rating_col) if c is not None]
     if len(set(used)) != len(used):
         raise ValueError(f"user_col, item_col, time_col and rating_col must differ; got {used}.")

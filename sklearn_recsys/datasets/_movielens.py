@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ._log import DatasetBunch, _user_time_order
 
@@ -80,8 +81,6 @@ def _resolve(variant, data_home):
             f"the environment variable {ENV_VAR} to the directory holding "
             f"'{folder}/'. Nothing is downloaded."
         )
-    if not isinstance(data_home, (str, os.PathLike)):
-        raise TypeError(f"data_home must be a path or None; got {type(data_home).__name__}.")
     home = Path(data_home).expanduser()
     # data_home may be the parent of the ml-* folders or the variant folder itself.
     if (home / folder).is_dir():
@@ -213,6 +212,13 @@ _LOADERS = {
 }
 
 
+@validate_params(
+    {
+        "variant": [StrOptions(set(_FOLDERS))],
+        "data_home": [str, os.PathLike, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_movielens(variant="100k", *, data_home=None):
     """Load a local copy of a MovieLens dataset.
 
@@ -234,7 +240,7 @@ def load_movielens(variant="100k", *, data_home=None):
     ----------
     variant : {"100k", "latest-small", "1m-sas-trunc"}, default="100k"
         Which dataset.
-    data_home : str or path-like, default=None
+    data_home : str, path-like or None, default=None
         Directory holding the ``ml-*`` folders, or the variant's folder
         itself. None reads the environment variable ``SKLEARN_RECSYS_DATA``.
 
@@ -276,10 +282,6 @@ def load_movielens(variant="100k", *, data_home=None):
     >>> data.interactions.shape  # doctest: +SKIP
     (100000, 4)
     """
-    if variant not in _FOLDERS:
-        raise ValueError(
-            f"variant must be one of {list(_FOLDERS)}; got {variant!r}."
-        )
     base = _resolve(variant, data_home)
     log, items, users = _LOADERS[variant](base)
     return DatasetBunch(

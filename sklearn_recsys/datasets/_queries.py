@@ -1,24 +1,14 @@
 """From an interaction log to queries ``X`` and next-item targets ``y``."""
 
-import numbers
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ._log import _check_columns, _check_id_column, _check_no_missing, _user_time_order
 
 _RESERVED = ("user_id", "offset", "timestamp", "prev_timestamp", "history")
-
-
-def _check_int(value, name, *, low, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(
-            f"{name} must be an integer >= {low}{' or None' if allow_none else ''}; "
-            f"got {value!r}."
-        )
-    return int(value)
 
 
 def _time_values(series, name):
@@ -48,6 +38,21 @@ def _take(series, idx, present=None):
     return out.where(present)
 
 
+@validate_params(
+    {
+        "log": [pd.DataFrame],
+        "n_last": [Interval(Integral, 1, None, closed="left"), None],
+        "min_history": [Interval(Integral, 0, None, closed="left")],
+        "max_len": [Interval(Integral, 1, None, closed="left"), None],
+        "drop_repeats": ["boolean"],
+        "user_features": [pd.DataFrame, None],
+        "context_columns": [str, "array-like", None],
+        "user_col": [str, Integral],
+        "item_col": [str, Integral],
+        "time_col": [str, Integral, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def queries_from_log(
     log,
     *,
@@ -81,27 +86,29 @@ def queries_from_log(
     log : pandas.DataFrame
         One row per event, with user, item and time columns.
     n_last : int or None, default=1
-        Number of cut points per user, the latest ones. None keeps every cut
-        point whose history has at least ``min_history`` items (the histories
-        are Python lists: with long sequences, also set ``max_len`` to bound
-        the memory).
+        Number of cut points per user (at least 1), the latest ones. None
+        keeps every cut point whose history has at least ``min_history``
+        items (the histories are Python lists: with long sequences, also set
+        ``max_len`` to bound the memory).
     min_history : int, default=1
         Smallest history length (before truncation to ``max_len``) of a query.
         0 allows queries with an empty history.
     max_len : int or None, default=None
-        Keep only the last ``max_len`` items of each history.
+        Keep only the last ``max_len`` (at least 1) items of each history.
     drop_repeats : bool, default=False
         Remove consecutive repeats of the same item first (the first event of
         a run is kept); offsets then count positions in the reduced sequence.
     user_features : pandas.DataFrame or None, default=None
         Indexed by user id; its columns are added to ``X`` (missing users get
         missing values).
-    context_columns : str or list of str, default=None
+    context_columns : str, list of str or None, default=None
         Columns of ``log`` copied from the target event's row, e.g. a free
         text ``query`` typed before the event.
-    user_col, item_col, time_col : str, default="user_id", "item_id", "timestamp"
-        Column names in ``log``. ``time_col=None`` means the row order is the
-        time order; the ``timestamp`` column of ``X`` is then the offset.
+    user_col, item_col : str or int, default="user_id", "item_id"
+        Columns of ``log`` holding user and item ids.
+    time_col : str, int or None, default="timestamp"
+        Column of ``log`` holding event times. None means the row order is
+        the time order; the ``timestamp`` column of ``X`` is then the offset.
 
     Returns
     -------
@@ -131,13 +138,10 @@ def queries_from_log(
     >>> y
     array([11, 12, 13])
     """
-    if not isinstance(log, pd.DataFrame):
-        raise TypeError(f"log must be a pandas DataFrame; got {type(log).__name__}.")
-    n_last = _check_int(n_last, "n_last", low=1, allow_none=True)
-    min_history = _check_int(min_history, "min_history", low=0)
-    max_len = _check_int(max_len, "max_len", low=1, allow_none=True)
-    if not isinstance(drop_repeats, (bool, np.bool_)):
-        raise TypeError(f"drop_repeats must be True or False; got {drop_repeats!r}.")
+    # Python ints: numpy unsigned ones would turn the positions below into floats.
+    n_last = None if n_last is None else int(n_last)
+    min_history = int(min_history)
+    max_len = None if max_len is None else int(max_len)
     if context_columns is None:
         context_columns = []
     elif isinstance(context_columns, str):
@@ -153,11 +157,6 @@ def queries_from_log(
         raise ValueError("log has 0 rows; at least 1 event is required.")
     feature_cols = []
     if user_features is not None:
-        if not isinstance(user_features, pd.DataFrame):
-            raise TypeError(
-                "user_features must be a DataFrame indexed by user id; got "
-                f"{type(user_features).__name__}."
-            )
         if not user_features.index.is_unique:
             raise ValueError("user_features must have one row per user; its index has duplicates.")
         feature_cols = list(user_features.columns)

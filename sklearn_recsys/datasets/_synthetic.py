@@ -1,10 +1,11 @@
 """Synthetic catalogue and sessions with planted sequential structure."""
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ._log import DatasetBunch
 
@@ -50,18 +51,6 @@ With queries, each event carries a free-text query typed before it: a word
 of the target's topic, the target's unique title word (about half the time)
 and sometimes the topic name or a word of another topic (noise).
 """
-
-
-def _check_count(value, name, low=1):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
-    return int(value)
-
-
-def _check_prob(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
-        raise ValueError(f"{name} must be a probability in [0, 1]; got {value!r}.")
-    return float(value)
 
 
 def _pseudo_words(rng, n):
@@ -142,6 +131,21 @@ def _topic_structure(rng, topic, n_topics):
     return members, offsets, cdf, successor
 
 
+@validate_params(
+    {
+        "n_users": [Interval(Integral, 1, None, closed="left")],
+        "n_items": [Interval(Integral, 1, None, closed="left")],
+        "n_topics": [Interval(Integral, 1, None, closed="left")],
+        "mean_length": [Interval(Real, 1, None, closed="left")],
+        "min_length": [Interval(Integral, 1, None, closed="left")],
+        "p_follow": [Interval(Real, 0, 1, closed="both")],
+        "p_stay": [Interval(Real, 0, 1, closed="both")],
+        "p_new_session": [Interval(Real, 0, 1, closed="both")],
+        "with_queries": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_sessions(
     n_users=500,
     n_items=200,
@@ -172,15 +176,17 @@ def make_sessions(
     Parameters
     ----------
     n_users : int, default=500
-        Number of users (ids ``0 .. n_users - 1``).
+        Number of users (ids ``0 .. n_users - 1``), at least 1.
     n_items : int, default=200
         Number of items (ids ``0 .. n_items - 1``); at least ``2 * n_topics``.
     n_topics : int, default=8
-        Number of topics (named like genres: "action", "comedy", ...).
+        Number of topics (named like genres: "action", "comedy", ...), at
+        least 1.
     mean_length : float, default=30
-        Mean number of events per user (``min_length`` + geometric).
+        Mean number of events per user (``min_length`` + geometric); finite
+        and at least ``min_length``.
     min_length : int, default=5
-        Fewest events of a user.
+        Fewest events of a user (at least 1).
     p_follow : float, default=0.6
         Probability that the next item is the current item's successor when
         the topic does not change.
@@ -225,9 +231,12 @@ def make_sessions(
     >>> int(data.interactions.groupby("user_id").size().min()) >= 5
     True
     """
-    n_users = _check_count(n_users, "n_users")
-    n_topics = _check_count(n_topics, "n_topics")
-    n_items = _check_count(n_items, "n_items")
+    # Python numbers: numpy ones (unsigned ints above all) would change the
+    # dtypes of the arrays built from them.
+    n_users, n_items, n_topics = int(n_users), int(n_items), int(n_topics)
+    min_length = int(min_length)
+    p_follow, p_stay = float(p_follow), float(p_stay)
+    p_new_session = float(p_new_session)
     if n_items < 2 * n_topics:
         raise ValueError(
             f"n_items must be at least 2 * n_topics = {2 * n_topics} (every topic "
@@ -239,21 +248,11 @@ def make_sessions(
             f"n_items={n_items} with n_topics={n_topics} needs {n_words} distinct "
             f"words; at most {_WORD_SPACE} can be generated."
         )
-    min_length = _check_count(min_length, "min_length")
-    if (
-        isinstance(mean_length, (bool, np.bool_))
-        or not isinstance(mean_length, numbers.Real)
-        or not min_length <= mean_length < np.inf
-    ):
+    if mean_length < min_length:
         raise ValueError(
             f"mean_length must be a finite number >= min_length={min_length}; "
             f"got {mean_length!r}."
         )
-    p_follow = _check_prob(p_follow, "p_follow")
-    p_stay = _check_prob(p_stay, "p_stay")
-    p_new_session = _check_prob(p_new_session, "p_new_session")
-    if not isinstance(with_queries, (bool, np.bool_)):
-        raise TypeError(f"with_queries must be True or False; got {with_queries!r}.")
     rng = check_random_state(random_state)
 
     items, topic, topic_names, names, vocab = _catalogue(rng, n_items, n_topics)
