@@ -12,10 +12,11 @@ Metrics are averaged over rows. A relevant item that is not in the list, or
 that the model does not even know, simply scores 0 for that row.
 """
 
-import numbers
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Interval, validate_params
 
 __all__ = [
     "average_precision_at_k",
@@ -28,10 +29,11 @@ __all__ = [
 ]
 
 
-def _check_k(k):
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) or k <= 0:
-        raise ValueError(f"k must be a positive integer; got {k!r}.")
-    return int(k)
+_METRIC_CONSTRAINTS = {
+    "y_true": ["array-like"],
+    "y_rec": ["array-like"],
+    "k": [Interval(Integral, 1, None, closed="left")],
+}
 
 
 def _is_multi(y_true):
@@ -43,7 +45,6 @@ def _is_multi(y_true):
 
 def _hits(y_true, y_rec, k):
     """Boolean ``(n, k)`` hit matrix and the number of relevant items per row."""
-    k = _check_k(k)
     if isinstance(y_true, (pd.Series, pd.Index)):
         y_true = y_true.to_numpy()
     rec = np.asarray(y_rec)
@@ -88,6 +89,7 @@ def _hits(y_true, y_rec, k):
     return hits, n_rel
 
 
+@validate_params(_METRIC_CONSTRAINTS, prefer_skip_nested_validation=True)
 def hit_rate_at_k(y_true, y_rec, *, k=10):
     """Share of rows with at least one relevant item in the top ``k``.
 
@@ -113,6 +115,7 @@ def hit_rate_at_k(y_true, y_rec, *, k=10):
     return float(hits.any(axis=1).mean())
 
 
+@validate_params(_METRIC_CONSTRAINTS, prefer_skip_nested_validation=True)
 def recall_at_k(y_true, y_rec, *, k=10):
     """Share of each row's relevant items found in the top ``k``, averaged.
 
@@ -141,6 +144,7 @@ def recall_at_k(y_true, y_rec, *, k=10):
     return float((hits.sum(axis=1) / n_rel).mean())
 
 
+@validate_params(_METRIC_CONSTRAINTS, prefer_skip_nested_validation=True)
 def precision_at_k(y_true, y_rec, *, k=10):
     """Share of the top ``k`` that is relevant, averaged over rows.
 
@@ -170,6 +174,7 @@ def _discounts(k):
     return 1.0 / np.log2(np.arange(2, k + 2))
 
 
+@validate_params(_METRIC_CONSTRAINTS, prefer_skip_nested_validation=True)
 def ndcg_at_k(y_true, y_rec, *, k=10):
     """Normalised discounted cumulative gain at ``k`` with binary relevance.
 
@@ -204,6 +209,7 @@ def ndcg_at_k(y_true, y_rec, *, k=10):
     return float((dcg / ideal).mean())
 
 
+@validate_params(_METRIC_CONSTRAINTS, prefer_skip_nested_validation=True)
 def mrr_at_k(y_true, y_rec, *, k=10):
     """Mean reciprocal rank of the first relevant item in the top ``k``.
 
@@ -231,6 +237,7 @@ def mrr_at_k(y_true, y_rec, *, k=10):
     return float(rr.mean())
 
 
+@validate_params(_METRIC_CONSTRAINTS, prefer_skip_nested_validation=True)
 def average_precision_at_k(y_true, y_rec, *, k=10):
     """Mean average precision at ``k`` (MAP@k).
 
@@ -262,6 +269,14 @@ def average_precision_at_k(y_true, y_rec, *, k=10):
     return float(ap.mean())
 
 
+@validate_params(
+    {
+        "y_rec": ["array-like"],
+        "items": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "k": [Interval(Integral, 1, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def catalog_coverage(y_rec, items, *, k=None):
     """Share of the catalogue that appears in at least one list.
 
@@ -270,8 +285,8 @@ def catalog_coverage(y_rec, items, *, k=None):
     y_rec : array-like of shape (n_rows, n_recommended)
         Recommended item ids.
     items : int or array-like
-        The catalogue: its size or its item ids.
-    k : int, default=None
+        The catalogue: its size (at least 1) or its item ids.
+    k : int or None, default=None
         Only count the first ``k`` columns when given.
 
     Examples
@@ -283,8 +298,8 @@ def catalog_coverage(y_rec, items, *, k=None):
     if rec.ndim != 2:
         raise ValueError(f"y_rec must be 2-D; got shape {rec.shape}.")
     if k is not None:
-        rec = rec[:, : _check_k(k)]
-    if isinstance(items, numbers.Integral):
+        rec = rec[:, :k]
+    if isinstance(items, Integral):
         n_items = int(items)
         shown = len(pd.unique(rec.ravel()))
     else:

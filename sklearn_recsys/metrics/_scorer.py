@@ -1,5 +1,9 @@
 """sklearn scorers that call ``recommend``."""
 
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
 from . import _ranking
 
 _METRICS = {
@@ -43,6 +47,14 @@ class _RankingScorer:
         )
 
 
+@validate_params(
+    {
+        "metric": [StrOptions(set(_METRICS))],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "exclude_seen": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_ranking_scorer(metric="ndcg", k=10, *, exclude_seen=True):
     """Make an sklearn scorer that ranks with ``recommend`` and scores the lists.
 
@@ -68,11 +80,4 @@ def make_ranking_scorer(metric="ndcg", k=10, *, exclude_seen=True):
     >>> make_ranking_scorer("hit_rate", k=20)
     make_ranking_scorer('hit_rate', k=20)
     """
-    if metric not in _METRICS:
-        raise ValueError(
-            f"metric must be one of {sorted(_METRICS)}; got {metric!r}."
-        )
-    k = _ranking._check_k(k)
-    if not isinstance(exclude_seen, bool):
-        raise TypeError(f"exclude_seen must be a bool; got {exclude_seen!r}.")
-    return _RankingScorer(metric, k, exclude_seen)
+    return _RankingScorer(metric, int(k), exclude_seen)
