@@ -1,5 +1,6 @@
 """Tests for the leak-free splitters."""
 
+import inspect
 from collections import Counter
 
 import numpy as np
@@ -8,7 +9,13 @@ import pytest
 from numpy.testing import assert_array_equal
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import GridSearchCV, check_cv, cross_validate
+from sklearn.utils._param_validation import (
+    InvalidParameterError,
+    generate_invalid_param_val,
+    make_constraint,
+)
 
+from sklearn_recsys import model_selection
 from sklearn_recsys.model_selection import (
     LeaveLastOut,
     TemporalSplit,
@@ -197,7 +204,11 @@ def test_leave_last_out_rejects_bad_X(X, err, match):
 
 @pytest.mark.parametrize("n_splits", [0, -1, 1.5, True, "2"])
 def test_leave_last_out_rejects_bad_n_splits(n_splits):
-    with pytest.raises(ValueError, match="n_splits must be a positive integer"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'n_splits' parameter of LeaveLastOut must be an int in the range "
+        r"\[1, inf\)",
+    ):
         LeaveLastOut(n_splits=n_splits).get_n_splits()
 
 
@@ -382,11 +393,29 @@ def test_temporal_split_datetime_column_and_string_cutoffs():
             ValueError,
             "cannot make test windows",
         ),
-        (TemporalSplit(test_size=0), None, ValueError, "test_size must be >= 1"),
-        (TemporalSplit(test_size=1.5), None, ValueError, r"in \(0, 1\)"),
+        (
+            TemporalSplit(test_size=0),
+            None,
+            ValueError,
+            r"'test_size' parameter of TemporalSplit must be an int in the range "
+            r"\[1, inf\)",
+        ),
+        (
+            TemporalSplit(test_size=1.5),
+            None,
+            ValueError,
+            r"'test_size' parameter of TemporalSplit must be .*a float in the "
+            r"range \(0.0, 1.0\)",
+        ),
         (TemporalSplit(cutoffs=[0]), None, ValueError, "empty training set"),
         (TemporalSplit(cutoffs=[3.2, 3.5]), None, ValueError, "empty test set"),
-        (TemporalSplit(n_splits=0), None, ValueError, "positive integer"),
+        (
+            TemporalSplit(n_splits=0),
+            None,
+            ValueError,
+            r"'n_splits' parameter of TemporalSplit must be an int in the range "
+            r"\[1, inf\)",
+        ),
         (TemporalSplit(), [[1], [2]], TypeError, "DataFrame"),
     ],
 )
@@ -452,7 +481,10 @@ def test_leave_last_out_split_train_all_keeps_every_earlier_row():
     yc = np.concatenate([np.asarray(y_all, dtype=object), np.asarray(y_test, dtype=object)])
     n = len(X_all)
     assert_no_leak_per_user(Xc, yc, np.arange(n), np.arange(n, len(Xc)))
-    with pytest.raises(ValueError, match='"last" or "all"'):
+    with pytest.raises(
+        ValueError,
+        match="'train' parameter of leave_last_out_split must be a str among",
+    ):
         leave_last_out_split(X, y, train="every")
 
 
@@ -489,3 +521,88 @@ def test_leak_checks_catch_leaky_splits():
     ((train, test),) = LeaveLastOut().split(X)
     with pytest.raises(AssertionError):
         assert_no_leak_in_time(X, y, train, test)
+
+
+# -- parameter validation ------------------------------------------------------
+
+PUBLIC = {name: getattr(model_selection, name) for name in model_selection.__all__}
+FUNCTIONS = {name: obj for name, obj in PUBLIC.items() if inspect.isfunction(obj)}
+SPLITTERS = {name: obj for name, obj in PUBLIC.items() if inspect.isclass(obj)}
+
+# Valid values of the required arguments of every public function.
+REQUIRED = {
+    "cold_item_split": {"X": [[1]], "y": [2]},
+    "leave_last_out_split": {"X": pd.DataFrame(), "y": None},
+}
+
+
+class _NotAParameter:
+    """An object that no declared constraint accepts."""
+
+
+def _invalid_values(declared):
+    """A value of no accepted type, then one just outside each range or option set."""
+    constraints = [make_constraint(c) for c in declared]
+    values = [_NotAParameter()]
+    for constraint in constraints:
+        try:
+            value = generate_invalid_param_val(constraint)
+        except NotImplementedError:  # e.g. "array-like": no value just outside
+            continue
+        if not any(c.is_satisfied_by(value) for c in constraints):
+            values.append(value)
+    return values
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_public_functions_declare_every_parameter(name):
+    func = FUNCTIONS[name]
+    params = inspect.signature(func).parameters
+    assert set(func._skl_parameter_constraints) == set(params)
+
+
+@pytest.mark.parametrize(
+    "name, param",
+    [
+        (name, param)
+        for name, func in FUNCTIONS.items()
+        for param in func._skl_parameter_constraints
+    ],
+)
+def test_public_functions_reject_invalid_parameters(name, param):
+    func = FUNCTIONS[name]
+    for value in _invalid_values(func._skl_parameter_constraints[param]):
+        with pytest.raises(
+            InvalidParameterError, match=f"The '{param}' parameter of {name} must be"
+        ):
+            func(**{**REQUIRED[name], param: value})
+
+
+@pytest.mark.parametrize("name", SPLITTERS)
+def test_splitters_declare_every_parameter(name):
+    Splitter = SPLITTERS[name]
+    params = inspect.signature(Splitter).parameters
+    assert set(Splitter._parameter_constraints) == set(params)
+
+
+@pytest.mark.parametrize(
+    "name, param",
+    [
+        (name, param)
+        for name, cls in SPLITTERS.items()
+        for param in cls._parameter_constraints
+    ],
+)
+def test_splitters_reject_invalid_parameters(name, param):
+    Splitter = SPLITTERS[name]
+    values = _invalid_values(Splitter._parameter_constraints[param])
+    if param in ("n_splits", "test_size"):
+        values.append(True)  # never read as 1
+    for value in values:
+        cv = Splitter(**{param: value})
+        # checked before X is read, as fit checks an estimator's parameters
+        match = f"The '{param}' parameter of {name} must be"
+        with pytest.raises(InvalidParameterError, match=match):
+            cv.get_n_splits()
+        with pytest.raises(InvalidParameterError, match=match):
+            next(cv.split(None, None))

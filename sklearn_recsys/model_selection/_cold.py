@@ -6,13 +6,11 @@ nowhere in the training rows -- neither as targets nor inside histories --
 or an ID-based model would learn their embeddings from the histories.
 """
 
-import math
-import numbers
-
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import validate_params
 
 from ..utils._sequences import (
     check_histories,
@@ -20,24 +18,14 @@ from ..utils._sequences import (
     flatten_histories,
     history_column,
 )
+from ._split import _N_SPLITS, _TEST_SIZE, _test_count, _validate_params
 
 __all__ = ["ColdItemSplit", "cold_item_split"]
 
 
 def _check_test_size(test_size, n_items):
-    if isinstance(test_size, (bool, np.bool_)) or not isinstance(test_size, numbers.Real):
-        raise ValueError(
-            f"test_size must be a float in (0, 1) (share of items) or an int >= 1 "
-            f"(number of items); got {test_size!r}."
-        )
-    if isinstance(test_size, numbers.Integral):
-        n_test = int(test_size)
-        if n_test < 1:
-            raise ValueError(f"test_size as an int must be >= 1; got {test_size!r}.")
-    else:
-        if not 0 < test_size < 1:
-            raise ValueError(f"test_size as a float must be in (0, 1); got {test_size!r}.")
-        n_test = max(1, math.ceil(round(test_size * n_items, 9)))
+    """Number of items held out; at least one of the ``n_items`` stays."""
+    n_test = max(1, _test_count(test_size, n_items))
     if n_test >= n_items:
         raise ValueError(
             f"test_size={test_size!r} holds out {n_test} of the {n_items} distinct "
@@ -111,22 +99,22 @@ class ColdItemSplit(BaseCrossValidator):
     [0 2] [1]
     """
 
+    _parameter_constraints: dict = {
+        "n_splits": _N_SPLITS,
+        "test_size": _TEST_SIZE,
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, n_splits=1, *, test_size=0.1, random_state=None):
         self.n_splits = n_splits
         self.test_size = test_size
         self.random_state = random_state
 
-    def _check_n_splits(self):
-        n = self.n_splits
-        if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"n_splits must be a positive integer; got {n!r}.")
-        return int(n)
-
     def _draws(self, y_ids):
         items = np.unique(y_ids)
         n_test = _check_test_size(self.test_size, len(items))
         rng = check_random_state(self.random_state)
-        for _ in range(self._check_n_splits()):
+        for _ in range(self.n_splits):
             yield np.sort(items[rng.choice(len(items), n_test, replace=False)])
 
     def split(self, X, y, groups=None):
@@ -148,6 +136,7 @@ class ColdItemSplit(BaseCrossValidator):
         test : ndarray of int
             Rows whose target is held out.
         """
+        _validate_params(self)
         y_ids, flat_ids, indptr = _parse(X, y, type(self).__name__)
         for held in self._draws(y_ids):
             yield _rows(held, y_ids, flat_ids, indptr, strict=True)
@@ -167,6 +156,7 @@ class ColdItemSplit(BaseCrossValidator):
         items : list of ndarray
             Sorted held-out ids, one array per split.
         """
+        _validate_params(self)
         y_ids, _, _ = _parse(X, y, type(self).__name__)
         return list(self._draws(y_ids))
 
@@ -182,7 +172,8 @@ class ColdItemSplit(BaseCrossValidator):
         -------
         n_splits : int
         """
-        return self._check_n_splits()
+        _validate_params(self)
+        return int(self.n_splits)
 
 
 def _rows(held, y_ids, flat_ids, indptr, *, strict):
@@ -220,6 +211,16 @@ def _strip(X, keep_rows, held):
     return rows
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "test_size": _TEST_SIZE,
+        "random_state": ["random_state"],
+        "strip_history": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def cold_item_split(X, y, *, test_size=0.1, random_state=None, strip_history=False):
     """Split queries into warm training rows and rows whose target is a held-out item.
 
@@ -263,8 +264,6 @@ def cold_item_split(X, y, *, test_size=0.1, random_state=None, strip_history=Fal
     >>> X_tr, y_tr, X_te, y_te
     ([[1, 2], [1], []], [3, 2, 5], [[2, 3]], [4])
     """
-    if not isinstance(strip_history, (bool, np.bool_)):
-        raise TypeError(f"strip_history must be a bool; got {strip_history!r}.")
     y_ids, flat_ids, indptr = _parse(X, y, "cold_item_split")
     held = next(ColdItemSplit(test_size=test_size, random_state=random_state)._draws(y_ids))
     train, test = _rows(held, y_ids, flat_ids, indptr, strict=not strip_history)

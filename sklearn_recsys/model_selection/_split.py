@@ -9,18 +9,66 @@ test rows -- per user (:class:`LeaveLastOut`) or on the global clock
 """
 
 import math
-import numbers
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from sklearn import get_config
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+    validate_params,
+)
 
 USER = "user_id"
 OFFSET = "offset"
 TIMESTAMP = "timestamp"
+
+
+class _IntervalNotBool(Interval):
+    """An :class:`~sklearn.utils._param_validation.Interval` that refuses bools.
+
+    sklearn's reads ``True`` and ``False`` as ``1`` and ``0``; the splitters
+    never took them for a number of folds or items.
+    """
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, bool) and super().is_satisfied_by(val)
+
+
+# Shared by the splitters and the functions built on them. The share is a
+# Real, not a RealNotInt: that one takes no np.float32; no int lies in (0, 1).
+_N_SPLITS = [_IntervalNotBool(Integral, 1, None, closed="left")]
+_TEST_SIZE = [
+    _IntervalNotBool(Integral, 1, None, closed="left"),
+    Interval(Real, 0, 1, closed="neither"),
+]
+
+
+def _validate_params(cv):
+    """Check a splitter's parameters against its ``_parameter_constraints``.
+
+    Splitters are not estimators: there is no ``fit`` for ``_fit_context`` to
+    wrap, so their public methods call this first, as ``fit`` would.
+    """
+    if get_config()["skip_parameter_validation"]:
+        return
+    validate_parameter_constraints(
+        cv._parameter_constraints,
+        {name: getattr(cv, name) for name in cv._parameter_constraints},
+        caller_name=type(cv).__name__,
+    )
+
+
+def _test_count(test_size, n):
+    """``test_size`` as a number out of ``n``: an int as is, a share rounded up."""
+    if isinstance(test_size, Integral):
+        return int(test_size)
+    # round() first: 0.2 / 4 * 100 is 5.000000000000001 in floats
+    return math.ceil(round(test_size * n, 9))
 
 
 def _check_frame(X, who):
@@ -153,6 +201,8 @@ class LeaveLastOut(BaseCrossValidator):
     [1 3] [2 4]
     """
 
+    _parameter_constraints: dict = {"n_splits": _N_SPLITS}
+
     def __init__(self, n_splits=1):
         self.n_splits = n_splits
 
@@ -179,7 +229,7 @@ class LeaveLastOut(BaseCrossValidator):
         test : ndarray of int
             Positions of the test rows of the fold.
         """
-        n_splits = self._check_n_splits()
+        n_splits = self.get_n_splits()
         ranks = _user_ranks(X, type(self).__name__)
         _check_depth(
             ranks,
@@ -206,13 +256,8 @@ class LeaveLastOut(BaseCrossValidator):
         n_splits : int
             ``n_splits``.
         """
-        return self._check_n_splits()
-
-    def _check_n_splits(self):
-        n = self.n_splits
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"n_splits must be a positive integer; got {n!r}.")
-        return int(n)
+        _validate_params(self)
+        return int(self.n_splits)
 
 
 class TemporalSplit(BaseCrossValidator):
@@ -249,7 +294,7 @@ class TemporalSplit(BaseCrossValidator):
         or anything :class:`pandas.Timestamp` reads for a datetime column;
         naive cut-offs on a timezone-aware column are read as UTC).
 
-    time_column : str, default="timestamp"
+    time_column : str or int, default="timestamp"
         Column of ``X`` with the query time (numbers or datetimes).
 
     See Also
@@ -277,6 +322,13 @@ class TemporalSplit(BaseCrossValidator):
     ...     print(train, test)
     [0 1 2 3] [4 5]
     """
+
+    _parameter_constraints: dict = {
+        "n_splits": _N_SPLITS,
+        "test_size": [*_TEST_SIZE, None],
+        "cutoffs": ["array-like", None],
+        "time_column": [str, Integral],
+    }
 
     def __init__(
         self, n_splits=1, *, test_size=None, cutoffs=None, time_column=TIMESTAMP
@@ -339,17 +391,10 @@ class TemporalSplit(BaseCrossValidator):
         n_splits : int
             ``len(cutoffs)`` when given, else ``n_splits``.
         """
+        _validate_params(self)
         n = self.n_splits
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"n_splits must be a positive integer; got {n!r}.")
         if self.cutoffs is None:
             return int(n)
-        if isinstance(self.cutoffs, (str, bytes)) or not hasattr(
-            self.cutoffs, "__len__"
-        ):
-            raise TypeError(
-                f"cutoffs must be a sequence of times; got {type(self.cutoffs).__name__}."
-            )
         if len(self.cutoffs) == 0:
             raise ValueError(
                 "cutoffs must hold at least one time; got an empty sequence."
@@ -421,23 +466,7 @@ class TemporalSplit(BaseCrossValidator):
             return cuts
         n = times.size
         size = self.test_size if self.test_size is not None else 0.2 / n_splits
-        if isinstance(size, bool) or not isinstance(size, (Integral, Real)):
-            raise ValueError(
-                f"test_size must be an int, a float or None; got {size!r}."
-            )
-        if isinstance(size, Integral):
-            per_window = int(size)
-            if per_window < 1:
-                raise ValueError(
-                    f"test_size must be >= 1 as a number of queries; got {size}."
-                )
-        else:
-            if not 0 < size < 1:
-                raise ValueError(
-                    f"test_size must be in (0, 1) as a fraction; got {size}."
-                )
-            # round() first: 0.2 / 4 * 100 is 5.000000000000001 in floats
-            per_window = math.ceil(round(size * n, 9))
+        per_window = _test_count(size, n)
         if per_window < 1 or n_splits * per_window >= n:
             raise ValueError(
                 f"TemporalSplit(n_splits={n_splits}) cannot make test windows of "
@@ -453,6 +482,7 @@ class TemporalSplit(BaseCrossValidator):
         "X": [pd.DataFrame],
         "y": ["array-like", None],
         "n_test": [Interval(Integral, 1, None, closed="left")],
+        "train": [StrOptions({"last", "all"})],
     },
     prefer_skip_nested_validation=True,
 )
@@ -522,8 +552,6 @@ def leave_last_out_split(X, y, *, n_test=1, train="last"):
     >>> X_train["history"].tolist()
     [['a'], ['a', 'b'], ['x']]
     """
-    if not isinstance(train, str) or train not in ("last", "all"):
-        raise ValueError(f'train must be "last" or "all"; got {train!r}.')
     ranks = _user_ranks(X, "leave_last_out_split")
     if y is not None and len(y) != len(X):
         raise ValueError(
