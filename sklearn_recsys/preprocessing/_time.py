@@ -87,9 +87,9 @@ class TimeFeatures(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    features : tuple of {"hour", "weekday", "recency"}, \
+    features : tuple or list of {"hour", "weekday", "recency"}, \
             default=("hour", "weekday", "recency")
-        Features computed for every column, in this order.
+        Features computed for every column, in this order; each at most once.
 
     gaps : bool, default=True
         Add the gaps between consecutive columns (needs at least 2 columns).
