@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_cold_intent import cache_path, ndcg_rows, relative, split_dataset  # noqa: E402
 from bench_cold_start import default_data_home, page_tail, rst_table  # noqa: E402
 
-from sklearn_recsys.base import _top_k_codes  # noqa: E402
+from sklearn_recsys._topk import top_k_columns  # noqa: E402
 
 
 def _load(cache_dir, variant, key, epochs):
@@ -72,7 +72,7 @@ def _two_group(scores, cold, pi, t):
 
 def _top(scores, classes, k=10):
     """The ``k`` best items of each row, best first, ties to the lower code (as ``recommend``)."""
-    top = _top_k_codes(scores, k)
+    top = top_k_columns(scores, k)
     order = np.lexsort((top, -np.take_along_axis(scores, top, axis=1)), axis=1)
     return classes[np.take_along_axis(top, order, axis=1)]
 

@@ -23,39 +23,15 @@ Rules every recommender follows
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._topk import SEEN, top_k
 from .metrics import ndcg_at_k
 from .utils import check_histories, check_item_ids, check_k, flatten_histories
 
 # Rows are scored in chunks holding at most this many scores (64 MiB float32).
 _CHUNK_SCORES = 1 << 24
-
-
-def _top_k_codes(scores, k):
-    """Columns of the ``k`` best scores of each row, ties going to lower columns.
-
-    ``argpartition`` alone picks an arbitrary subset of the items tied at the
-    k-th score, so the list would depend on NumPy's selection algorithm; the
-    rows where that happens are redone exactly.
-    """
-    n, n_items = scores.shape
-    if k >= n_items:
-        return np.broadcast_to(np.arange(n_items), (n, n_items)).copy()
-    neg = -scores
-    top = np.argpartition(neg, k - 1, axis=1)[:, :k]
-    kth = np.take_along_axis(neg, top, axis=1).max(axis=1, keepdims=True)
-    ties = neg == kth
-    # a row is exact unless some item tied at the k-th score was left out
-    n_tied = ties.sum(axis=1)
-    top_tied = np.take_along_axis(ties, top, axis=1)
-    bad = n_tied > top_tied.sum(axis=1)
-    if bad.any():
-        t = ties[bad]
-        need = k - (neg[bad] < kth[bad]).sum(axis=1, keepdims=True)
-        take = (neg[bad] < kth[bad]) | (t & (np.cumsum(t, axis=1, dtype=np.int32) <= need))
-        top[bad] = np.nonzero(take)[1].reshape(-1, k)
-    return top
 
 
 class Queries:
@@ -120,13 +96,14 @@ class RecommenderMixin:
 
     Subclasses call ``self._fit_queries(X, y[, items=...])`` in ``fit`` (it
     validates ``X`` and ``y`` and sets ``classes_`` and ``item_counts_``) and
-    implement ``_score_chunk(queries) -> ndarray (n_rows, n_items)``
-    returning scores (higher is better) for a chunk of encoded queries:
+    implement ``_score_chunk(queries) -> (n_rows, n_items)`` returning
+    scores (higher is better) for a chunk of encoded queries:
     ``queries.codes`` and ``queries.indptr`` hold the known history items as
     positions in ``classes_`` (CSR layout), ``queries.frame`` the chunk's
-    rows of ``X`` when ``X`` is a DataFrame. Models that rank on another
-    device override ``_topk_chunk`` instead. Put the mixin to the left of
-    :class:`~sklearn.base.BaseEstimator`.
+    rows of ``X`` when ``X`` is a DataFrame. The scores are a NumPy array,
+    or a torch tensor for a model that scores on a torch device: the
+    package's one top-k engine (:mod:`sklearn_recsys._topk`) ranks them
+    there. Put the mixin to the left of :class:`~sklearn.base.BaseEstimator`.
 
     Examples
     --------
@@ -295,25 +272,12 @@ class RecommenderMixin:
         return max(1, _CHUNK_SCORES // max(1, len(self.classes_)))
 
     def _topk_chunk(self, queries, k, exclude_seen, allowed):
-        """Top-``k`` codes and scores of a chunk of queries (NumPy, CPU)."""
-        scores = np.asarray(self._score_chunk(queries), dtype=np.float32)
-        empty = queries.lengths() == 0
-        if empty.any():
-            scores[empty] = self._fallback_scores()
-        if allowed is not None:
-            scores[:, ~allowed] = -np.inf
-        if exclude_seen and len(queries.codes):
-            # below every allowed score but above disallowed items
-            scores[queries.row_ids(), queries.codes] = np.where(
-                np.isneginf(scores[queries.row_ids(), queries.codes]), -np.inf,
-                np.finfo(np.float32).min,
-            )
-        top = _top_k_codes(scores, k)
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        order = np.lexsort((top, -top_scores), axis=1)  # ties: lower code first
-        top = np.take_along_axis(top, order, axis=1)
-        top_scores = np.take_along_axis(top_scores, order, axis=1)
-        return top, top_scores
+        """Top-``k`` codes and scores of a chunk of queries."""
+        return top_k(
+            self._score_chunk(queries), k,
+            seen=(queries.row_ids(), queries.codes) if exclude_seen else None,
+            allowed=allowed, fallback=self._fallback_scores(), empty=queries.lengths() == 0,
+        )
 
     def _candidate_mask(self, candidates):
         if candidates is None:
@@ -374,7 +338,7 @@ class RecommenderMixin:
             chunk = slice(start, min(n, start + step))
             c, s = self._topk_chunk(queries[chunk], k, bool(exclude_seen), allowed)
             codes[chunk], scores[chunk] = c, s
-        scores[scores == np.finfo(np.float32).min] = -np.inf
+        scores[scores == SEEN] = -np.inf
         items = self.classes_[codes]
         return (items, scores) if return_scores else items
 
@@ -420,7 +384,8 @@ class RecommenderMixin:
         for start in range(0, len(queries), step):
             chunk = slice(start, min(len(queries), start + step))
             q = queries[chunk]
-            s = np.asarray(score_chunk(q), dtype=np.float32)
+            s = score_chunk(q)
+            s = s.cpu().numpy() if isinstance(s, torch.Tensor) else np.asarray(s, dtype=np.float32)
             empty = q.lengths() == 0
             if empty.any():
                 s[empty] = fallback

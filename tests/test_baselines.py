@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sklearn_recsys.base import _top_k_codes
+from sklearn_recsys._topk import top_k_columns
 from sklearn_recsys.baselines import EASE, ItemKNN, Popularity, Transition
 from sklearn_recsys.baselines._ease import _ease_dual, _ease_primal, _gram_upper
 
@@ -209,7 +209,7 @@ def test_popularity_ties_broken_by_id_even_at_the_cut():
     assert rec.recommend([[]], k=5).tolist() == [[0, 7, 14, 21, 28]]
 
 
-def test_top_k_codes_matches_a_full_sort():
+def test_top_k_columns_matches_a_full_sort():
     rng = np.random.default_rng(0)
     for _ in range(200):
         n, m = rng.integers(1, 6), rng.integers(2, 40)
@@ -217,7 +217,7 @@ def test_top_k_codes_matches_a_full_sort():
         scores = rng.integers(0, 4, size=(n, m)).astype(np.float32)
         scores[:, rng.integers(0, m, size=m // 3)] = -np.inf
         ref = np.lexsort((np.broadcast_to(np.arange(m), (n, m)), -scores), axis=1)[:, :k]
-        assert_array_equal(np.sort(_top_k_codes(scores, k), axis=1), np.sort(ref, axis=1))
+        assert_array_equal(np.sort(top_k_columns(scores, k), axis=1), np.sort(ref, axis=1))
 
 
 @pytest.mark.parametrize(

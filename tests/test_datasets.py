@@ -3,19 +3,12 @@
 import itertools
 import pickle
 import re
-from inspect import signature
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.utils._param_validation import (
-    InvalidParameterError,
-    generate_invalid_param_val,
-    make_constraint,
-)
 
-from sklearn_recsys import datasets
 from sklearn_recsys.datasets import (
     load_interactions,
     load_movielens,
@@ -707,56 +700,3 @@ def test_load_movielens_real_latest_small_tags(data_home):
     assert (tags == tags.str.lower()).all()
     assert items["tags"].map(lambda t: len(t) == len(set(t))).all()
     assert (items["tags"].map(len) > 0).sum() > 1000
-
-
-# --------------------------------------------------------------------------
-# parameter validation
-
-# Valid values of the required arguments of every public function.
-REQUIRED = {
-    "load_interactions": {"data": pd.DataFrame()},
-    "load_movielens": {},
-    "make_sessions": {},
-    "queries_from_log": {"log": pd.DataFrame()},
-}
-
-
-class _NotAParameter:
-    """An object that no declared constraint accepts."""
-
-
-def _invalid_values(declared):
-    """A value of no accepted type, then one just outside each range or option set."""
-    constraints = [make_constraint(c) for c in declared]
-    values = [_NotAParameter()]
-    for constraint in constraints:
-        try:
-            value = generate_invalid_param_val(constraint)
-        except NotImplementedError:  # e.g. "array-like": no value just outside
-            continue
-        if not any(c.is_satisfied_by(value) for c in constraints):
-            values.append(value)
-    return values
-
-
-@pytest.mark.parametrize("name", datasets.__all__)
-def test_public_functions_declare_every_parameter(name):
-    func = getattr(datasets, name)
-    assert set(func._skl_parameter_constraints) == set(signature(func).parameters)
-
-
-@pytest.mark.parametrize(
-    "name, param",
-    [
-        (name, param)
-        for name in datasets.__all__
-        for param in getattr(datasets, name)._skl_parameter_constraints
-    ],
-)
-def test_public_functions_reject_invalid_parameters(name, param):
-    func = getattr(datasets, name)
-    for value in _invalid_values(func._skl_parameter_constraints[param]):
-        with pytest.raises(
-            InvalidParameterError, match=f"The '{param}' parameter of {name} must be"
-        ):
-            func(**{**REQUIRED[name], param: value})

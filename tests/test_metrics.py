@@ -1,15 +1,8 @@
-from inspect import signature
 
 import numpy as np
 import pytest
 from sklearn.metrics import ndcg_score
-from sklearn.utils._param_validation import (
-    InvalidParameterError,
-    generate_invalid_param_val,
-    make_constraint,
-)
 
-from sklearn_recsys import metrics
 from sklearn_recsys.metrics import (
     average_precision_at_k,
     catalog_coverage,
@@ -128,59 +121,3 @@ def test_make_ranking_scorer_caps_k_at_the_known_items():
     scorer = make_ranking_scorer("ndcg", k=10)
     assert scorer(model, X, y) == pytest.approx(model.score(X, y))
     assert make_ranking_scorer("hit_rate", k=10)(model, [[1]], [2]) == 1.0
-
-
-# -- parameter validation ------------------------------------------------------
-
-# Valid values of the required arguments of every public function.
-REQUIRED = {
-    "average_precision_at_k": {"y_true": [1], "y_rec": [[1]]},
-    "catalog_coverage": {"y_rec": [[1]], "items": 3},
-    "hit_rate_at_k": {"y_true": [1], "y_rec": [[1]]},
-    "make_ranking_scorer": {},
-    "mrr_at_k": {"y_true": [1], "y_rec": [[1]]},
-    "ndcg_at_k": {"y_true": [1], "y_rec": [[1]]},
-    "precision_at_k": {"y_true": [1], "y_rec": [[1]]},
-    "recall_at_k": {"y_true": [1], "y_rec": [[1]]},
-}
-
-
-class _NotAParameter:
-    """An object that no declared constraint accepts."""
-
-
-def _invalid_values(declared):
-    """A value of no accepted type, then one just outside each range or option set."""
-    constraints = [make_constraint(c) for c in declared]
-    values = [_NotAParameter()]
-    for constraint in constraints:
-        try:
-            value = generate_invalid_param_val(constraint)
-        except NotImplementedError:  # e.g. "array-like": no value just outside
-            continue
-        if not any(c.is_satisfied_by(value) for c in constraints):
-            values.append(value)
-    return values
-
-
-@pytest.mark.parametrize("name", metrics.__all__)
-def test_public_functions_declare_every_parameter(name):
-    func = getattr(metrics, name)
-    assert set(func._skl_parameter_constraints) == set(signature(func).parameters)
-
-
-@pytest.mark.parametrize(
-    "name, param",
-    [
-        (name, param)
-        for name in metrics.__all__
-        for param in getattr(metrics, name)._skl_parameter_constraints
-    ],
-)
-def test_public_functions_reject_invalid_parameters(name, param):
-    func = getattr(metrics, name)
-    for value in _invalid_values(func._skl_parameter_constraints[param]):
-        with pytest.raises(
-            InvalidParameterError, match=f"The '{param}' parameter of {name} must be"
-        ):
-            func(**{**REQUIRED[name], param: value})

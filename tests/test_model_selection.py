@@ -1,6 +1,5 @@
 """Tests for the leak-free splitters."""
 
-import inspect
 from collections import Counter
 
 import numpy as np
@@ -9,13 +8,7 @@ import pytest
 from numpy.testing import assert_array_equal
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import GridSearchCV, check_cv, cross_validate
-from sklearn.utils._param_validation import (
-    InvalidParameterError,
-    generate_invalid_param_val,
-    make_constraint,
-)
 
-from sklearn_recsys import model_selection
 from sklearn_recsys.model_selection import (
     LeaveLastOut,
     TemporalSplit,
@@ -521,88 +514,3 @@ def test_leak_checks_catch_leaky_splits():
     ((train, test),) = LeaveLastOut().split(X)
     with pytest.raises(AssertionError):
         assert_no_leak_in_time(X, y, train, test)
-
-
-# -- parameter validation ------------------------------------------------------
-
-PUBLIC = {name: getattr(model_selection, name) for name in model_selection.__all__}
-FUNCTIONS = {name: obj for name, obj in PUBLIC.items() if inspect.isfunction(obj)}
-SPLITTERS = {name: obj for name, obj in PUBLIC.items() if inspect.isclass(obj)}
-
-# Valid values of the required arguments of every public function.
-REQUIRED = {
-    "cold_item_split": {"X": [[1]], "y": [2]},
-    "leave_last_out_split": {"X": pd.DataFrame(), "y": None},
-}
-
-
-class _NotAParameter:
-    """An object that no declared constraint accepts."""
-
-
-def _invalid_values(declared):
-    """A value of no accepted type, then one just outside each range or option set."""
-    constraints = [make_constraint(c) for c in declared]
-    values = [_NotAParameter()]
-    for constraint in constraints:
-        try:
-            value = generate_invalid_param_val(constraint)
-        except NotImplementedError:  # e.g. "array-like": no value just outside
-            continue
-        if not any(c.is_satisfied_by(value) for c in constraints):
-            values.append(value)
-    return values
-
-
-@pytest.mark.parametrize("name", FUNCTIONS)
-def test_public_functions_declare_every_parameter(name):
-    func = FUNCTIONS[name]
-    params = inspect.signature(func).parameters
-    assert set(func._skl_parameter_constraints) == set(params)
-
-
-@pytest.mark.parametrize(
-    "name, param",
-    [
-        (name, param)
-        for name, func in FUNCTIONS.items()
-        for param in func._skl_parameter_constraints
-    ],
-)
-def test_public_functions_reject_invalid_parameters(name, param):
-    func = FUNCTIONS[name]
-    for value in _invalid_values(func._skl_parameter_constraints[param]):
-        with pytest.raises(
-            InvalidParameterError, match=f"The '{param}' parameter of {name} must be"
-        ):
-            func(**{**REQUIRED[name], param: value})
-
-
-@pytest.mark.parametrize("name", SPLITTERS)
-def test_splitters_declare_every_parameter(name):
-    Splitter = SPLITTERS[name]
-    params = inspect.signature(Splitter).parameters
-    assert set(Splitter._parameter_constraints) == set(params)
-
-
-@pytest.mark.parametrize(
-    "name, param",
-    [
-        (name, param)
-        for name, cls in SPLITTERS.items()
-        for param in cls._parameter_constraints
-    ],
-)
-def test_splitters_reject_invalid_parameters(name, param):
-    Splitter = SPLITTERS[name]
-    values = _invalid_values(Splitter._parameter_constraints[param])
-    if param in ("n_splits", "test_size"):
-        values.append(True)  # never read as 1
-    for value in values:
-        cv = Splitter(**{param: value})
-        # checked before X is read, as fit checks an estimator's parameters
-        match = f"The '{param}' parameter of {name} must be"
-        with pytest.raises(InvalidParameterError, match=match):
-            cv.get_n_splits()
-        with pytest.raises(InvalidParameterError, match=match):
-            next(cv.split(None, None))

@@ -1,7 +1,6 @@
 """Tests for SequenceEncoder and TimeFeatures (beyond sklearn's common checks)."""
 
 import copy
-import inspect
 import pickle
 import warnings
 
@@ -11,13 +10,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import make_pipeline
-from sklearn.utils._param_validation import (
-    InvalidParameterError,
-    generate_invalid_param_val,
-    make_constraint,
-)
 
-from sklearn_recsys import preprocessing
 from sklearn_recsys.preprocessing import SequenceEncoder, TimeFeatures
 
 # -- SequenceEncoder ---------------------------------------------------------
@@ -447,51 +440,3 @@ def test_time_features_transform_checks_columns():
     tf = TimeFeatures().fit(X)
     with pytest.raises(ValueError, match="feature names"):
         tf.transform(X.rename(columns={"timestamp": "ts"}))
-
-
-# -- parameter validation ------------------------------------------------------
-
-TRANSFORMERS = {name: getattr(preprocessing, name) for name in preprocessing.__all__}
-
-
-class _NotAParameter:
-    """An object that no declared constraint accepts."""
-
-
-def _invalid_values(declared):
-    """A value of no accepted type, then one just outside each range or option set."""
-    constraints = [make_constraint(c) for c in declared]
-    values = [_NotAParameter()]
-    for constraint in constraints:
-        try:
-            value = generate_invalid_param_val(constraint)
-        except NotImplementedError:  # e.g. "boolean": no value just outside
-            continue
-        if not any(c.is_satisfied_by(value) for c in constraints):
-            values.append(value)
-    return values
-
-
-@pytest.mark.parametrize("name", TRANSFORMERS)
-def test_transformers_declare_every_parameter(name):
-    Transformer = TRANSFORMERS[name]
-    params = inspect.signature(Transformer).parameters
-    assert set(Transformer._parameter_constraints) == set(params)
-
-
-@pytest.mark.parametrize(
-    "name, param",
-    [
-        (name, param)
-        for name, cls in TRANSFORMERS.items()
-        for param in cls._parameter_constraints
-    ],
-)
-def test_transformers_reject_invalid_parameters(name, param):
-    Transformer = TRANSFORMERS[name]
-    for value in _invalid_values(Transformer._parameter_constraints[param]):
-        # checked before X is read
-        with pytest.raises(
-            InvalidParameterError, match=f"The '{param}' parameter of {name} must be"
-        ):
-            Transformer(**{param: value}).fit(None)

@@ -6,9 +6,9 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import blas, lapack
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils._param_validation import Interval
 
 from ..base import RecommenderMixin
+from ..utils._param_validation import NumberInterval
 from ._knn import _history_matrix, _interaction_matrix
 
 # Dense row blocks (users, or rows of B) hold at most this many float32 values.
@@ -164,7 +164,7 @@ class EASE(RecommenderMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "l2": [Interval(Real, 0, None, closed="neither")],
+        "l2": [NumberInterval(Real, 0, None, closed="neither")],
     }
 
     def __init__(self, *, l2=500.0):

@@ -5,9 +5,11 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
-from ..base import RecommenderMixin, _top_k_codes
+from .._topk import top_k_columns
+from ..base import RecommenderMixin
+from ..utils._param_validation import NumberInterval
 
 # Item rows are turned into dense similarity blocks of at most this many values.
 _BLOCK_VALUES = 1 << 24
@@ -111,8 +113,8 @@ class ItemKNN(RecommenderMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "shrinkage": [Interval(Real, 0, None, closed="left")],
+        "n_neighbors": [NumberInterval(Integral, 1, None, closed="left")],
+        "shrinkage": [NumberInterval(Real, 0, None, closed="left")],
         "similarity": [StrOptions({"cosine", "jaccard"})],
     }
 
@@ -164,7 +166,7 @@ class ItemKNN(RecommenderMixin, BaseEstimator):
             r, c = np.nonzero(co[~many] > 0)
             r = np.flatnonzero(~many)[r]
             if many.any():
-                top = _top_k_codes(co[many], n_keep)
+                top = top_k_columns(co[many], n_keep)
                 r = np.concatenate([r, np.repeat(np.flatnonzero(many), n_keep)])
                 c = np.concatenate([c, top.ravel()])
             rows.append(r + start)

@@ -5,9 +5,9 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils._param_validation import Interval
 
 from ..base import RecommenderMixin
+from ..utils._param_validation import NumberInterval
 
 
 class Transition(RecommenderMixin, BaseEstimator):
@@ -85,9 +85,9 @@ class Transition(RecommenderMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "order": [Interval(Integral, 1, None, closed="left")],
-        "decay": [Interval(Real, 0, 1, closed="both")],
-        "smoothing": [Interval(Real, 0, None, closed="left")],
+        "order": [NumberInterval(Integral, 1, None, closed="left")],
+        "decay": [NumberInterval(Real, 0, 1, closed="both")],
+        "smoothing": [NumberInterval(Real, 0, None, closed="left")],
     }
 
     def __init__(self, *, order=1, decay=0.5, smoothing=1.0):

@@ -6,9 +6,10 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils._param_validation import RealNotInt, StrOptions
 
 from ..base import RecommenderMixin
+from ..utils._param_validation import NumberInterval
 from ._text import check_catalogue, item_documents, resolve_columns
 
 __all__ = ["TfidfRecommender"]
@@ -104,14 +105,14 @@ class TfidfRecommender(RecommenderMixin, BaseEstimator):
         "items": [None, "array-like"],
         "text_columns": [None, str, list, tuple],
         "list_columns": [None, str, list, tuple],
-        "recency_decay": [Interval(numbers.Real, 0, 1, closed="right")],
-        "max_history": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "recency_decay": [NumberInterval(numbers.Real, 0, 1, closed="right")],
+        "max_history": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
         "ngram_range": [tuple],
-        "min_df": [Interval(numbers.Integral, 1, None, closed="left"),
-                   Interval(RealNotInt, 0, 1, closed="both")],
-        "max_df": [Interval(numbers.Integral, 1, None, closed="left"),
-                   Interval(RealNotInt, 0, 1, closed="both")],
-        "max_features": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "min_df": [NumberInterval(numbers.Integral, 1, None, closed="left"),
+                   NumberInterval(RealNotInt, 0, 1, closed="both")],
+        "max_df": [NumberInterval(numbers.Integral, 1, None, closed="left"),
+                   NumberInterval(RealNotInt, 0, 1, closed="both")],
+        "max_features": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
         "sublinear_tf": ["boolean"],
         "stop_words": [StrOptions({"english"}), list, None],
     }
@@ -152,23 +153,27 @@ class TfidfRecommender(RecommenderMixin, BaseEstimator):
                 "by item id with text columns>."
             )
         frame = check_catalogue(self.items)
-        self.text_columns_, self.list_columns_, _ = resolve_columns(
+        # locals until X and y are valid too: a fit that raises leaves no
+        # fitted attribute behind (the model stays unfitted)
+        text_columns, list_columns, _ = resolve_columns(
             frame, self.text_columns, self.list_columns, [], allow_numeric=False)
-        docs = item_documents(frame, self.text_columns_, self.list_columns_)
+        docs = item_documents(frame, text_columns, list_columns)
         ids = frame.index.to_numpy()
-        self._fit_queries(X, y, items=ids)
-        self.vectorizer_ = TfidfVectorizer(
+        vectorizer = TfidfVectorizer(
             ngram_range=self.ngram_range, min_df=self.min_df, max_df=self.max_df,
             max_features=self.max_features, sublinear_tf=self.sublinear_tf,
             stop_words=self.stop_words, dtype=np.float32,
         )
         try:
-            vectors = self.vectorizer_.fit_transform(docs).tocsr()
+            vectors = vectorizer.fit_transform(docs).tocsr()
         except ValueError as exc:  # empty vocabulary
             raise ValueError(
                 f"The catalogue's text gives no term to vectorise ({exc}); check "
-                f"text_columns={self.text_columns_} and list_columns={self.list_columns_}."
+                f"text_columns={text_columns} and list_columns={list_columns}."
             ) from exc
+        self._fit_queries(X, y, items=ids)
+        self.text_columns_, self.list_columns_ = text_columns, list_columns
+        self.vectorizer_ = vectorizer
         codes = self._encode_items(ids, what="catalogue item ids")
         place = sp.csr_matrix(
             (np.ones(len(codes), dtype=np.float32), (codes, np.arange(len(codes)))),

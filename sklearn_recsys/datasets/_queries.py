@@ -4,8 +4,9 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import validate_params
 
+from ..utils._param_validation import NumberInterval
 from ._log import _check_columns, _check_id_column, _check_no_missing, _user_time_order
 
 _RESERVED = ("user_id", "offset", "timestamp", "prev_timestamp", "history")
@@ -41,9 +42,9 @@ def _take(series, idx, present=None):
 @validate_params(
     {
         "log": [pd.DataFrame],
-        "n_last": [Interval(Integral, 1, None, closed="left"), None],
-        "min_history": [Interval(Integral, 0, None, closed="left")],
-        "max_len": [Interval(Integral, 1, None, closed="left"), None],
+        "n_last": [NumberInterval(Integral, 1, None, closed="left"), None],
+        "min_history": [NumberInterval(Integral, 0, None, closed="left")],
+        "max_len": [NumberInterval(Integral, 1, None, closed="left"), None],
         "drop_repeats": ["boolean"],
         "user_features": [pd.DataFrame, None],
         "context_columns": [str, "array-like", None],

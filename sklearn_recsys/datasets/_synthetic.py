@@ -5,8 +5,9 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import validate_params
 
+from ..utils._param_validation import NumberInterval
 from ._log import DatasetBunch
 
 _TOPICS = (
@@ -133,14 +134,14 @@ def _topic_structure(rng, topic, n_topics):
 
 @validate_params(
     {
-        "n_users": [Interval(Integral, 1, None, closed="left")],
-        "n_items": [Interval(Integral, 1, None, closed="left")],
-        "n_topics": [Interval(Integral, 1, None, closed="left")],
-        "mean_length": [Interval(Real, 1, None, closed="left")],
-        "min_length": [Interval(Integral, 1, None, closed="left")],
-        "p_follow": [Interval(Real, 0, 1, closed="both")],
-        "p_stay": [Interval(Real, 0, 1, closed="both")],
-        "p_new_session": [Interval(Real, 0, 1, closed="both")],
+        "n_users": [NumberInterval(Integral, 1, None, closed="left")],
+        "n_items": [NumberInterval(Integral, 1, None, closed="left")],
+        "n_topics": [NumberInterval(Integral, 1, None, closed="left")],
+        "mean_length": [NumberInterval(Real, 1, None, closed="left")],
+        "min_length": [NumberInterval(Integral, 1, None, closed="left")],
+        "p_follow": [NumberInterval(Real, 0, 1, closed="both")],
+        "p_stay": [NumberInterval(Real, 0, 1, closed="both")],
+        "p_new_session": [NumberInterval(Real, 0, 1, closed="both")],
         "with_queries": ["boolean"],
         "random_state": ["random_state"],
     },

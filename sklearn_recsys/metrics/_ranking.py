@@ -16,7 +16,9 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import validate_params
+
+from ..utils._param_validation import NumberInterval
 
 __all__ = [
     "average_precision_at_k",
@@ -32,7 +34,7 @@ __all__ = [
 _METRIC_CONSTRAINTS = {
     "y_true": ["array-like"],
     "y_rec": ["array-like"],
-    "k": [Interval(Integral, 1, None, closed="left")],
+    "k": [NumberInterval(Integral, 1, None, closed="left")],
 }
 
 
@@ -272,8 +274,8 @@ def average_precision_at_k(y_true, y_rec, *, k=10):
 @validate_params(
     {
         "y_rec": ["array-like"],
-        "items": [Interval(Integral, 1, None, closed="left"), "array-like"],
-        "k": [Interval(Integral, 1, None, closed="left"), None],
+        "items": [NumberInterval(Integral, 1, None, closed="left"), "array-like"],
+        "k": [NumberInterval(Integral, 1, None, closed="left"), None],
     },
     prefer_skip_nested_validation=True,
 )

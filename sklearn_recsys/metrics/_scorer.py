@@ -2,8 +2,9 @@
 
 from numbers import Integral
 
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import StrOptions, validate_params
 
+from ..utils._param_validation import NumberInterval
 from . import _ranking
 
 _METRICS = {
@@ -50,7 +51,7 @@ class _RankingScorer:
 @validate_params(
     {
         "metric": [StrOptions(set(_METRICS))],
-        "k": [Interval(Integral, 1, None, closed="left")],
+        "k": [NumberInterval(Integral, 1, None, closed="left")],
         "exclude_seen": ["boolean"],
     },
     prefer_skip_nested_validation=True,

@@ -12,13 +12,14 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import validate_params
 
+from ..utils._param_validation import validate_own_params
 from ..utils._sequences import (
     check_histories,
     check_item_ids,
     flatten_histories,
     history_column,
 )
-from ._split import _N_SPLITS, _TEST_SIZE, _test_count, _validate_params
+from ._split import _N_SPLITS, _TEST_SIZE, _test_count
 
 __all__ = ["ColdItemSplit", "cold_item_split"]
 
@@ -136,7 +137,7 @@ class ColdItemSplit(BaseCrossValidator):
         test : ndarray of int
             Rows whose target is held out.
         """
-        _validate_params(self)
+        validate_own_params(self)
         y_ids, flat_ids, indptr = _parse(X, y, type(self).__name__)
         for held in self._draws(y_ids):
             yield _rows(held, y_ids, flat_ids, indptr, strict=True)
@@ -156,7 +157,7 @@ class ColdItemSplit(BaseCrossValidator):
         items : list of ndarray
             Sorted held-out ids, one array per split.
         """
-        _validate_params(self)
+        validate_own_params(self)
         y_ids, _, _ = _parse(X, y, type(self).__name__)
         return list(self._draws(y_ids))
 
@@ -172,7 +173,7 @@ class ColdItemSplit(BaseCrossValidator):
         -------
         n_splits : int
         """
-        _validate_params(self)
+        validate_own_params(self)
         return int(self.n_splits)
 
 

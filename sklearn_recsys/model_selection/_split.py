@@ -13,54 +13,27 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn import get_config
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
-    Interval,
     StrOptions,
-    validate_parameter_constraints,
     validate_params,
 )
+
+from ..utils._param_validation import NumberInterval, validate_own_params
 
 USER = "user_id"
 OFFSET = "offset"
 TIMESTAMP = "timestamp"
 
 
-class _IntervalNotBool(Interval):
-    """An :class:`~sklearn.utils._param_validation.Interval` that refuses bools.
-
-    sklearn's reads ``True`` and ``False`` as ``1`` and ``0``; the splitters
-    never took them for a number of folds or items.
-    """
-
-    def is_satisfied_by(self, val):
-        return not isinstance(val, bool) and super().is_satisfied_by(val)
-
-
 # Shared by the splitters and the functions built on them. The share is a
 # Real, not a RealNotInt: that one takes no np.float32; no int lies in (0, 1).
-_N_SPLITS = [_IntervalNotBool(Integral, 1, None, closed="left")]
+_N_SPLITS = [NumberInterval(Integral, 1, None, closed="left")]
 _TEST_SIZE = [
-    _IntervalNotBool(Integral, 1, None, closed="left"),
-    Interval(Real, 0, 1, closed="neither"),
+    NumberInterval(Integral, 1, None, closed="left"),
+    NumberInterval(Real, 0, 1, closed="neither"),
 ]
-
-
-def _validate_params(cv):
-    """Check a splitter's parameters against its ``_parameter_constraints``.
-
-    Splitters are not estimators: there is no ``fit`` for ``_fit_context`` to
-    wrap, so their public methods call this first, as ``fit`` would.
-    """
-    if get_config()["skip_parameter_validation"]:
-        return
-    validate_parameter_constraints(
-        cv._parameter_constraints,
-        {name: getattr(cv, name) for name in cv._parameter_constraints},
-        caller_name=type(cv).__name__,
-    )
 
 
 def _test_count(test_size, n):
@@ -256,7 +229,7 @@ class LeaveLastOut(BaseCrossValidator):
         n_splits : int
             ``n_splits``.
         """
-        _validate_params(self)
+        validate_own_params(self)
         return int(self.n_splits)
 
 
@@ -391,7 +364,7 @@ class TemporalSplit(BaseCrossValidator):
         n_splits : int
             ``len(cutoffs)`` when given, else ``n_splits``.
         """
-        _validate_params(self)
+        validate_own_params(self)
         n = self.n_splits
         if self.cutoffs is None:
             return int(n)
@@ -481,7 +454,7 @@ class TemporalSplit(BaseCrossValidator):
     {
         "X": [pd.DataFrame],
         "y": ["array-like", None],
-        "n_test": [Interval(Integral, 1, None, closed="left")],
+        "n_test": [NumberInterval(Integral, 1, None, closed="left")],
         "train": [StrOptions({"last", "all"})],
     },
     prefer_skip_nested_validation=True,

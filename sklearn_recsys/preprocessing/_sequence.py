@@ -5,7 +5,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_array,
@@ -13,6 +13,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ..utils._param_validation import NumberInterval
 from ..utils._sequences import (
     HISTORY,
     check_histories,
@@ -156,8 +157,8 @@ class SequenceEncoder(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "max_len": [Interval(Integral, 1, None, closed="left")],
-        "min_frequency": [Interval(Integral, 1, None, closed="left")],
+        "max_len": [NumberInterval(Integral, 1, None, closed="left")],
+        "min_frequency": [NumberInterval(Integral, 1, None, closed="left")],
         "handle_unknown": [StrOptions({"ignore", "encode"})],
         "padding": [StrOptions({"left", "right"})],
     }
