@@ -52,7 +52,7 @@ from sklearn_recsys.intent import (
     RankingEarlyStopping,
     TransformerTower,
 )
-from sklearn_recsys.intent._recommender import _windows
+from sklearn_recsys.intent._data import windows as _windows
 from sklearn_recsys.metrics import hit_rate_at_k, ndcg_at_k
 
 # The transformer's hyper-parameters, shared by the plain loop.

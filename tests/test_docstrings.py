@@ -121,3 +121,26 @@ def test_api_reference_lists_every_public_name():
             listed.add(f"{module}.{line.strip()}")
     missing = sorted(name for name, _ in PUBLIC if name not in listed)
     assert not missing, f"docs/api.rst does not list {missing}"
+
+
+@pytest.mark.parametrize("cls_name", ["ContentEncoder", "IntentRecommender"])
+def test_skorch_parameters_are_documented_from_skorch(cls_name):
+    # skorch's own parameters take skorch's text (and this class's default),
+    # as skorch's NeuralNetClassifier derives its docstring from NeuralNet's
+    import inspect as _inspect
+
+    from skorch import NeuralNet
+
+    from sklearn_recsys.content import ContentEncoder
+    from sklearn_recsys.intent import IntentRecommender
+
+    cls = {"ContentEncoder": ContentEncoder, "IntentRecommender": IntentRecommender}[cls_name]
+    doc = cls.__doc__
+    assert "{skorch_params" not in doc
+    entries = {e.name: e for e in _doc(cls)["Parameters"]}
+    skorch_lr = _inspect.cleandoc(NeuralNet.__doc__).split("\nlr : ")[1].split("\n\n")[0]
+    first_line = skorch_lr.splitlines()[1].strip()  # "Learning rate passed to the optimizer. ..."
+    assert first_line in " ".join(entries["lr"].desc)
+    default = _inspect.signature(cls.__init__).parameters["lr"].default
+    assert entries["lr"].type == f"float, default={default!r}"
+    assert entries["optimizer"].type.endswith("default=torch.optim.Adam")

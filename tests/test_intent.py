@@ -21,6 +21,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
+from sklearn_recsys._topk import top_k
 from sklearn_recsys.base import RecommenderMixin
 from sklearn_recsys.baselines import Popularity
 from sklearn_recsys.intent import (
@@ -134,9 +135,9 @@ def test_every_position_is_a_target():
     seq = list(range(11))
     rec.fit([seq[:-1]], [seq[-1]])
     assert rec.item_counts_.tolist() == [1] * 11
-    from sklearn_recsys.intent._recommender import _windows
+    from sklearn_recsys.intent._data import windows
 
-    which, start, stop = _windows(np.array([11]), 4)
+    which, start, stop = windows(np.array([11]), 4)
     targets = sorted(t for a, b in zip(start, stop) for t in range(a + 1, b))
     assert targets == list(range(1, 11))
     assert (stop - start <= 5).all()
@@ -156,21 +157,45 @@ def test_prefix_rows_of_a_user_give_one_sequence():
 # -- recommend / transform / predict_proba ---------------------------------
 
 
-def test_recommend_matches_the_mixin_reference(fitted, chains):
-    """The torch top-k equals RecommenderMixin's NumPy top-k, ties included."""
-    X, _ = chains
+def _reference_top_k(scores, k, seen, allowed):
+    """The ranking rules by a full NumPy sort."""
+    scores = scores.copy()
+    if allowed is not None:
+        scores[:, ~allowed] = -np.inf
+    if seen is not None:
+        r, c = seen
+        scores[r, c] = np.where(np.isneginf(scores[r, c]), -np.inf, np.finfo(np.float32).min)
+    cols = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
+    top = np.lexsort((cols, -scores), axis=1)[:, :k]
+    return top, np.take_along_axis(scores, top, axis=1)
+
+
+def test_recommend_matches_a_full_sort_reference(fitted):
+    """Ranking on the model's torch scores equals a full NumPy sort under the
+    rules (popularity fallback, candidates, seen floor, ties to the lower
+    code), with and without ties in the scores."""
     queries = fitted._encode_queries(
         [[1, 2, 3], [], [5], [29, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [7, 7, 7]]
     )
+    raw = fitted._score_chunk(queries).cpu().numpy()
+    empty = queries.lengths() == 0
+    raw[empty] = fitted.item_counts_
+    tied = raw.copy()
+    tied[2, [4, 9, 11]] = tied[2, 0]  # ties at the top
+    tied[0] = np.round(tied[0], 1)    # many ties at the k-th score
     allowed = np.zeros(len(fitted.classes_), dtype=bool)
     allowed[::2] = True
     for exclude_seen in (True, False):
+        seen = (queries.row_ids(), queries.codes) if exclude_seen else None
         for allow in (None, allowed):
-            k = 10
-            got = fitted._topk_chunk(queries, k, exclude_seen, allow)
-            ref = RecommenderMixin._topk_chunk(fitted, queries, k, exclude_seen, allow)
+            got = fitted._topk_chunk(queries, 10, exclude_seen, allow)
+            ref = _reference_top_k(raw, 10, seen, allow)
             np.testing.assert_array_equal(got[0], ref[0])
-            np.testing.assert_allclose(got[1], ref[1], rtol=1e-5)
+            np.testing.assert_allclose(got[1], ref[1], rtol=1e-6)
+            got = top_k(torch.from_numpy(tied), 10, seen=seen, allowed=allow)
+            ref = _reference_top_k(tied, 10, seen, allow)
+            np.testing.assert_array_equal(got[0], ref[0])
+            np.testing.assert_array_equal(got[1], ref[1])
 
 
 def test_recommend_in_chunks_equals_one_pass(fitted, chains, monkeypatch):
@@ -269,19 +294,23 @@ def test_string_ids_and_the_shared_suite_params():
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"loss": "hinge"}, "loss must be one of"),
-        ({"max_len": 0}, "max_len must be a positive integer"),
-        ({"n_negatives": 0}, "n_negatives must be a positive integer"),
-        ({"validation": 0.0}, "validation must be None or the share"),
-        ({"validation": 1.5}, "validation must be None or the share"),
-        ({"context_columns": 3}, "context_columns must be None"),
-        ({"amp": "yes"}, "amp must be"),
-        ({"module": "cnn"}, "module must be one of"),
-        ({"train_split": 0.2}, "train_split must be None"),
-        ({"random_state": "x"}, "random_state must be"),
-        ({"device": "tpu:9"}, "device must be"),
+        ({"loss": "hinge"}, "'loss' parameter of IntentRecommender must be a str among"),
+        ({"max_len": 0}, "'max_len' parameter .* range \\[1, inf\\)"),
+        ({"n_negatives": 0}, "'n_negatives' parameter .* range \\[1, inf\\)"),
+        ({"validation": 0.0}, "'validation' parameter .* range \\(0.0, 1.0\\]"),
+        ({"validation": 1.5}, "'validation' parameter .* range \\(0.0, 1.0\\]"),
+        ({"context_columns": 3}, "'context_columns' parameter"),
+        ({"amp": "yes"}, "'amp' parameter"),
+        ({"module": "cnn"}, "'module' parameter .* SequenceTower subclass"),
+        ({"train_split": 0.2}, "'train_split' parameter of IntentRecommender must be None"),
+        ({"random_state": "x"}, "'random_state' parameter"),
+        ({"device": "tpu:9"}, "'device' parameter .* torch device"),
         ({"module__n_heads": 3}, "multiple of module__n_heads"),
         ({"module__max_len": 3}, "use max_len="),
+        ({"max_len": True}, "'max_len' parameter"),
+        ({"max_epochs": -1}, "'max_epochs' parameter"),
+        ({"context_columns": ["a", 3]}, "context_columns must be None, 'auto' or a list"),
+        ({"query_column": "q"}, "query_column needs an item_encoder"),
     ],
 )
 def test_parameter_validation(params, match, chains):
@@ -304,6 +333,40 @@ def test_unfitted_errors():
         rec.transform([[1]])
     with pytest.raises(ValueError, match="sizes its network from the item vocabulary"):
         rec.initialize()
+
+
+def test_loss_picks_one_criterion(chains):
+    from sklearn_recsys.intent._losses import (
+        BCELoss,
+        FullSoftmaxLoss,
+        SampledSoftmaxLoss,
+    )
+
+    X, y = chains
+    for loss, cls in [("ce", FullSoftmaxLoss), ("sampled_softmax", SampledSoftmaxLoss), ("bce", BCELoss)]:
+        rec = IntentRecommender(**{**FAST, "max_epochs": 1}, loss=loss, n_negatives=5,
+                                criterion__label_smoothing=0.1).fit(X, y)
+        assert type(rec.criterion_) is cls
+        if loss != "bce":  # criterion__* reach the user's criterion inside
+            assert isinstance(rec.criterion_.criterion, torch.nn.CrossEntropyLoss)
+            assert rec.criterion_.criterion.label_smoothing == 0.1
+    # the sampled softmax's proposal is smoothed popularity, on the model's device
+    rec_q = IntentRecommender(**{**FAST, "max_epochs": 1}, loss="sampled_softmax").fit(X, y)
+    q = rec_q.criterion_.q.cpu().numpy()
+    expected = (rec_q.item_counts_ + 1.0) / (rec_q.item_counts_ + 1.0).sum()
+    np.testing.assert_allclose(q, expected, rtol=1e-6)
+
+
+def test_no_scratch_state_after_fit(chains):
+    # everything fit builds (windows, holdout, sampling tables) is data passed
+    # along, never stored on the estimator: every attribute that is not a
+    # parameter ends in "_" (fitted state), so clone and pickle need no purge
+    X, y = chains
+    rec = IntentRecommender(**FAST, validation=1.0, loss="sampled_softmax").fit(X, y)
+    params = set(rec.get_params(deep=False))
+    skorch_own = {"_modules", "_criteria", "_optimizers", "_params_to_validate"}
+    assert {k for k in vars(rec) if not k.endswith("_")} <= params | skorch_own
+    assert "__getstate__" not in vars(IntentRecommender)  # skorch's own pickling
 
 
 def test_fit_params_are_rejected(chains):
@@ -622,7 +685,6 @@ def test_grid_search_over_max_len_in_a_pipeline():
 def test_mixin_private_state_is_not_a_skorch_parameter():
     # skorch treats every attribute not ending in "_" as a parameter; the
     # mixin's fitted private state must stay out of get_params and clone
-    from sklearn_recsys.base import RecommenderMixin
     from skorch import NeuralNet
 
     class Plain(RecommenderMixin, NeuralNet):

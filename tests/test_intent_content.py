@@ -19,7 +19,11 @@ from sklearn_recsys.content import ContentEncoder
 from sklearn_recsys.datasets import make_sessions, queries_from_log
 from sklearn_recsys.intent import IntentRecommender
 from sklearn_recsys.metrics import make_ranking_scorer, ndcg_at_k
-from sklearn_recsys.model_selection import LeaveLastOut, cold_item_split, leave_last_out_split
+from sklearn_recsys.model_selection import (
+    LeaveLastOut,
+    cold_item_split,
+    leave_last_out_split,
+)
 from sklearn_recsys.pipeline import RecommenderPipeline, make_recommender_pipeline
 
 TEXT = dict(text_columns=["title", "description"], list_columns=["tags", "genres"],
@@ -277,7 +281,7 @@ def test_query_rows_folded_into_longer_rows_train_at_their_last_position(data):
                 max_epochs=1, max_len=200).fit(X, y)
     queries = rec._encode_queries(X)
     codes = rec._encode_items(y)
-    train, _ = rec._make_datasets(queries, codes, np.random.RandomState(0))
+    train = rec._training_data(queries, codes, np.random.RandomState(0))
     n_users = X.user_id.nunique()
     n_extra = len(X) - n_users - 1  # two folded rows per user, less the blank one
     assert len(train) == n_users + n_extra

@@ -44,15 +44,8 @@ INIT_PARAMS = {
 }
 
 # {class name: {check name: reason}}: real bugs, reported, not yet fixed.
-EXPECTED_FAILED_CHECKS = {
-    "TfidfRecommender": {
-        "check_failed_fit_leaves_unfitted": (
-            "TfidfRecommender.fit sets text_columns_ and list_columns_ before "
-            "validating X, so after a failed fit check_is_fitted passes and "
-            "recommend raises AttributeError ('_item_kind_') instead of NotFittedError."
-        ),
-    },
-}
+# {class name: {check name: reason}}: real bugs, reported, not yet fixed.
+EXPECTED_FAILED_CHECKS: dict = {}
 
 KNOWN_RECOMMENDERS = {
     "Popularity", "ItemKNN", "EASE", "Transition", "IntentRecommender", "TfidfRecommender",

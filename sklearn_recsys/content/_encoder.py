@@ -9,20 +9,16 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
-    Interval,
-    RealNotInt,
-    StrOptions,
-    validate_parameter_constraints,
-)
+from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
+from sklearn.utils._param_validation import Options, RealNotInt, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
-from .._torch import TorchMixin
+from .._torch import TorchMixin, with_skorch_params
+from ..utils._param_validation import NumberInterval, TorchDevice, TorchModuleClass
 from ._pretrained import SentenceEmbedder
 from ._text import (
     _LIST_TYPES,
@@ -73,6 +69,20 @@ def _supervised(self):
     return getattr(self, "objective_", None) in ("multiclass", "multilabel")
 
 
+_SKORCH_DOCS = {
+    "max_epochs": "An epoch is a pass over the catalogue.",
+    "batch_size": """
+        Here: items per batch (and per forward pass in ``transform``).
+        Larger batches give the contrastive objective more negatives.
+        Batches are sliced from the feature tensors at once;
+        ``iterator_train__*`` and ``iterator_valid__*`` parameters
+        (``shuffle``, ``num_workers``, ...) reach the ``DataLoader``.
+        """,
+    "train_split": "The default None trains on every item.",
+}
+
+
+@with_skorch_params(_SKORCH_DOCS)
 class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMixin, NeuralNet):
     """Embed catalogue items from their text, tags and numbers (a skorch network).
 
@@ -194,27 +204,11 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
         ``criterion(logits, target)``; None picks ``CrossEntropyLoss``
         (one label per item) or ``BCEWithLogitsLoss`` (lists of labels).
         The contrastive objective always uses InfoNCE.
-    optimizer : torch optimizer class, default=torch.optim.Adam
-        Optimizer; ``optimizer__*`` parameters reach it.
-    lr : float, default=5e-3
-        Learning rate.
-    max_epochs : int, default=10
-        Passes over the catalogue.
-    batch_size : int, default=256
-        Items per batch (and per forward pass in ``transform``). Larger
-        batches give the contrastive objective more negatives. Batches are
-        sliced from the feature tensors at once; ``iterator_train__*`` and
-        ``iterator_valid__*`` parameters (``shuffle``, ``num_workers``, ...)
-        reach the ``DataLoader``.
-    train_split : callable or None, default=None
-        skorch's validation split; None trains on every item.
-    callbacks : list or None, default=None
-        skorch callbacks.
+    {skorch_params: optimizer, lr, max_epochs, batch_size, train_split, callbacks}
     predict_nonlinearity : None
         Kept for skorch; not used.
-    verbose : int, default=0
-        1 prints skorch's epoch table.
-    device : str, default="cpu"
+    {skorch_params: verbose}
+    device : str, torch.device or None, default="cpu"
         Torch device; "auto" picks CUDA when available.
     **kwargs
         Other skorch parameters (``module__*``, ``optimizer__*``,
@@ -232,10 +226,9 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
         Fitted tokeniser (None without text or with ``tower="pretrained"``).
     tag_vocabulary_ : dict of (str, str) -> int
         Id (from 1) of every ``(list column, value)`` seen in ``fit``.
-    numeric_mean_ : ndarray of shape (n_numeric,)
-        Mean of each numeric column.
-    numeric_scale_ : ndarray of shape (n_numeric,)
-        Standard deviation of each numeric column (1 where it is 0).
+    numeric_scaler_ : sklearn.preprocessing.StandardScaler or None
+        Standardises the numeric columns (fitted on the catalogue, missing
+        values ignored); None without numeric columns.
     pretrained_ : SentenceEmbedder or None
         Frozen sentence encoder and its cache (``tower="pretrained"``).
     objective_ : {"contrastive", "multiclass", "multilabel"}
@@ -292,25 +285,40 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
     (1, 8)
     """
 
-    _content_constraints = {
+    _parameter_constraints: dict = {
         "text_columns": _columns_param(),
         "list_columns": _columns_param(),
         "numeric_columns": _columns_param(),
         "tower": [StrOptions(set(TOWERS))],
         "ngram_range": _range_param(),
         "char_ngram_range": _range_param(),
-        "n_buckets": [None, Interval(numbers.Integral, 1, None, closed="left")],
-        "min_df": [Interval(numbers.Integral, 1, None, closed="left"),
-                   Interval(RealNotInt, 0, 1, closed="right")],
-        "max_features": [None, Interval(numbers.Integral, 1, None, closed="left")],
-        "max_length": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_buckets": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
+        "min_df": [NumberInterval(numbers.Integral, 1, None, closed="left"),
+                   NumberInterval(RealNotInt, 0, 1, closed="right")],
+        "max_features": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
+        "max_length": [NumberInterval(numbers.Integral, 1, None, closed="left")],
         "pretrained_model": [str, os.PathLike],
-        "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
-        "view_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "temperature": [NumberInterval(numbers.Real, 0, None, closed="neither")],
+        "view_dropout": [NumberInterval(numbers.Real, 0, 1, closed="left")],
         "random_state": ["random_state"],
-        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, -1, None, closed="left")],
+        "max_epochs": [NumberInterval(numbers.Integral, 0, None, closed="left")],
+        "batch_size": [NumberInterval(numbers.Integral, 1, None, closed="left"),
+                       Options(numbers.Integral, {-1})],
+        "module": [None, TorchModuleClass(torch.nn.Module, "ContentModule")],
+        "criterion": [None, callable],
+        "optimizer": [callable],
+        "lr": [NumberInterval(numbers.Real, 0, None, closed="left")],
+        "train_split": [None, callable],
+        "callbacks": [None, list, StrOptions({"disable"})],
+        "predict_nonlinearity": [None, StrOptions({"auto"}), callable],
+        "device": [TorchDevice()],
+        "verbose": ["verbose"],
     }
+    _initialize_needs = (
+        "text_columns_",
+        "ContentEncoder sizes its network from the catalogue: call "
+        "fit(items) instead of initialize().",
+    )
 
     def __init__(
         self,
@@ -371,25 +379,7 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
         self.view_dropout = view_dropout
         self.random_state = random_state
 
-    # -- skorch plumbing -------------------------------------------------
-    def _get_param_names(self):
-        # skorch lists every attribute not ending in "_" as a parameter
-        return [
-            k for k in super()._get_param_names()
-            if not k.startswith("_") or k == "_params_to_validate"
-        ]
-
-    def initialize(self):
-        """Build the tower, loss and optimizer; needs the fitted featurisation."""
-        if not hasattr(self, "text_columns_"):
-            raise ValueError(
-                "ContentEncoder sizes its network from the catalogue: call "
-                "fit(items) instead of initialize()."
-            )
-        self.device_ = self._resolve_device()
-        with self._on_device():
-            return super().initialize()
-
+    # -- skorch set-up -----------------------------------------------------
     def initialize_module(self):
         kwargs = self.get_params_for("module")
         own = ("tower", "n_tokens", "n_tags", "n_numeric", "n_pretrained", "max_length")
@@ -492,8 +482,8 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
 
     # -- input -------------------------------------------------------------
     def _check_params(self):
-        params = {k: getattr(self, k) for k in self._content_constraints}
-        validate_parameter_constraints(self._content_constraints, params, type(self).__name__)
+        """The declared constraints, then the rules linking two parameters."""
+        self._validate_own_params()
         if self.tower in ("cnn", "lstm", "transformer") and (
             self.ngram_range is None or self.ngram_range[0] != 1
         ):
@@ -562,13 +552,13 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
         self.tokenizer_, self.pretrained_ = tokenizer, pretrained
         pairs = sorted({(c, v) for c in lists for row in list_values(frame, c) for v in row})
         self.tag_vocabulary_ = {pair: i + 1 for i, pair in enumerate(pairs)}
-        values = numeric_values(frame, nums)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-            mean = np.nanmean(values, axis=0) if len(nums) else np.empty(0)
-            scale = np.nanstd(values, axis=0) if len(nums) else np.empty(0)
-        self.numeric_mean_ = np.where(np.isfinite(mean), mean, 0.0)
-        self.numeric_scale_ = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+        # missing values are left out of the mean and scale (and read as
+        # the mean, 0, in _featurize_frame)
+        self.numeric_scaler_ = None
+        if nums:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+                self.numeric_scaler_ = StandardScaler().fit(numeric_values(frame, nums))
 
     def _featurize_frame(self, frame):
         n = len(frame)
@@ -602,7 +592,7 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
             feats["tags"] = torch.from_numpy(
                 pad_rows(indptr, np.asarray(ids, dtype=np.int64), self.max_length, spread=True))
         if self.numeric_columns_:
-            x = (numeric_values(frame, self.numeric_columns_) - self.numeric_mean_) / self.numeric_scale_
+            x = self.numeric_scaler_.transform(numeric_values(frame, self.numeric_columns_))
             feats["numeric"] = torch.from_numpy(np.nan_to_num(x, nan=0.0).astype(np.float32))
         return feats
 
@@ -656,12 +646,8 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
             self.objective_ = "multilabel"
             flat = [v for row in raw[labelled] for v in row]
             classes = self._classes(flat)
-            index = {c: j for j, c in enumerate(classes.tolist())}
             target = np.full((len(raw), len(classes)), -1.0, dtype=np.float32)
-            target[labelled] = 0.0
-            for i in np.flatnonzero(labelled):
-                for v in raw[i]:
-                    target[i, index[v]] = 1.0
+            target[labelled] = MultiLabelBinarizer(classes=classes).fit_transform(raw[labelled])
         elif not is_list[labelled].any():
             self.objective_ = "multiclass"
             classes = self._classes(list(raw[labelled]))
@@ -687,11 +673,6 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
                 f"kinds {sorted(kinds)}."
             )
         return np.unique(np.asarray(values, dtype=object if kinds == {"str"} else None))
-
-    def _seed(self):
-        if self.random_state is None:
-            return None
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     # -- public API --------------------------------------------------------
     def fit(self, X, y=None, **fit_params):
@@ -855,15 +836,3 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
         tags.target_tags.required = False
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
-
-    def __setstate__(self, state):
-        requested = state.get("device")
-        auto = isinstance(requested, str) and requested == "auto"
-        if auto:
-            state = dict(state)
-            state["device"] = "cuda" if torch.cuda.is_available() else "cpu"
-        super().__setstate__(state)
-        if "device_" in self.__dict__ or auto:
-            self.device_ = str(torch.device(self.device))
-        if auto:
-            self.device = "auto"

@@ -1,4 +1,30 @@
-"""Sequential (intent) recommenders: a history -> an intent vector -> item scores."""
+"""Sequential (intent) recommenders: a history -> an intent vector -> item scores.
+
+Where things live (one idea per module):
+
+``_recommender``
+    :class:`IntentRecommender`: parameters, ``fit``/``partial_fit``, the
+    skorch training and validation steps, ``transform``, ``predict_proba``,
+    persistence.
+``_data``
+    What a fit trains on: sequences cut into windows, the validation
+    holdout with its own seen items, returned as datasets.
+``_losses``
+    The losses ``loss=`` picks: full softmax, sampled softmax with log-Q
+    correction, SASRec's BCE.
+``_context``
+    Numeric context columns and their fitted ``StandardScaler``.
+``_content``
+    Item content: the hybrid ID + content item table, catalogue updates,
+    free-text query features.
+``_modules``
+    The towers (transformer, GRU, LSTM, and the base for your own).
+``_callbacks``
+    :class:`RankingEarlyStopping`.
+
+Ranking (top-k with the package's rules) is shared by every recommender:
+``sklearn_recsys._topk``.
+"""
 
 from ._callbacks import RankingEarlyStopping
 from ._modules import GRUTower, LSTMTower, SequenceTower, TransformerTower

@@ -1,17 +1,119 @@
-"""Content-aware item vectors for IntentRecommender (ID embedding + content tower).
+"""Item content in IntentRecommender: the hybrid item table, the catalogue,
+free-text queries.
 
 ``_HybridItems`` replaces a tower's ``item_embedding``: its ``weight`` is the
 table ``[padding; id_vectors * id_mask + content_projection(content(**features))]``
 computed from the featurised catalogue, so the tower reads the same vectors
 at its input as it scores with (tied output). Items never seen in training
-have ``id_mask = 0``: their vectors come from their content alone.
+have ``id_mask = 0``: their vectors come from their content alone. The
+functions below set the catalogue up in ``fit`` (:func:`fit_item_encoder`),
+grow it afterwards (:meth:`_HybridItems.extend`) and featurise query texts
+(:func:`query_features`).
 """
 
+import copy
+
+import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
+from sklearn.base import clone
 from torch import nn
 
-__all__ = ["_HybridItems"]
+__all__ = [
+    "_HybridItems",
+    "catalogue_ids",
+    "fit_item_encoder",
+    "hybrid_items",
+    "is_blank",
+    "query_features",
+    "resolve_query_column",
+]
+
+
+def is_missing(text):
+    return text is None or (isinstance(text, float) and np.isnan(text))
+
+
+def is_blank(text):
+    """No query: missing or only whitespace (other non-strings are not blank,
+    so that they reach the type check)."""
+    return is_missing(text) or (isinstance(text, str) and not text.strip())
+
+
+def catalogue_ids(items):
+    """Item ids of the ``items`` parameter (a catalogue or a list of ids), or None."""
+    if items is None:
+        return None
+    if isinstance(items, pd.DataFrame):
+        if not items.index.is_unique:
+            raise ValueError("items (the catalogue) has duplicate ids in its index.")
+        return items.index.to_numpy()
+    if isinstance(items, (pd.Series, pd.Index)):
+        return items.to_numpy()
+    return np.asarray(items)
+
+
+def fit_item_encoder(encoder, catalogue, classes):
+    """Clone and fit ``encoder`` on the catalogue (tokenisation, optional
+    pretraining); return it and the catalogue rows of ``classes``."""
+    missing = ~pd.Index(classes).isin(catalogue.index)
+    if missing.any():
+        raise ValueError(
+            f"{int(missing.sum())} item id(s) of X or y are not in the catalogue "
+            f"items (first: {classes[missing][0]!r}); with an item_encoder every "
+            "item needs a catalogue row (its content)."
+        )
+    return clone(encoder).fit(catalogue), catalogue.loc[classes]
+
+
+def resolve_query_column(name, frame):
+    """The column of ``X`` holding the query (also behind a ColumnTransformer prefix)."""
+    if name is None:
+        return None
+    if frame is None:
+        raise ValueError(f"query_column={name!r} needs X as a DataFrame holding that column.")
+    if name in frame.columns:
+        return name
+    found = [c for c in frame.columns if isinstance(c, str) and c.endswith("__" + name)]
+    if len(found) == 1:
+        return found[0]
+    raise ValueError(f"X has no query column {name!r} (query_column); columns: {list(frame.columns)}.")
+
+
+def query_features(encoder, frame, column, rows=None):
+    """Featurised query texts of ``frame`` (or of its ``rows``) and has-query flags."""
+    if frame is None or column not in frame.columns:
+        raise ValueError(
+            f"This model reads free-text queries from the column {column!r} "
+            "(query_column); X must be a DataFrame holding it."
+        )
+    texts = frame[column].to_numpy(dtype=object)
+    if rows is not None:
+        texts = texts[rows]
+    texts = ["" if is_missing(t) else t for t in texts]
+    bad = [t for t in texts if not isinstance(t, str)]
+    if bad:
+        raise TypeError(f"Query column {column!r} must hold strings; got {type(bad[0]).__name__}.")
+    flags = torch.tensor([float(not is_blank(t)) for t in texts], dtype=torch.float32)
+    return encoder.featurize_text(texts), flags
+
+
+def hybrid_items(module, encoder, items, trained, *, frozen, id_dropout, query,
+                 cold_neighbors, cold_scale):
+    """Replace ``module.item_embedding`` by the hybrid table of ``encoder``'s content."""
+    if not isinstance(getattr(module, "item_embedding", None), nn.Embedding):
+        raise TypeError(
+            "item_encoder needs a tower whose item table is its "
+            "item_embedding (an nn.Embedding), as SequenceTower's."
+        )
+    module.item_embedding = _HybridItems(
+        module.item_embedding, copy.deepcopy(encoder.module_), encoder.featurize(items),
+        torch.as_tensor(trained, dtype=torch.float32),
+        frozen=bool(frozen), id_dropout=float(id_dropout), query=bool(query),
+        cold_neighbors=int(cold_neighbors), cold_scale=float(cold_scale),
+    )
+    return module
 
 
 def _select(features, idx):
@@ -79,6 +181,23 @@ class _HybridItems(nn.Module):
 
     def _device(self):
         return self.id_embedding.weight.device
+
+    def extend(self, old_codes, n_items, features):
+        """A grown catalogue: ``n_items`` items, the old ones at ``old_codes``.
+
+        Old items keep their ID vectors and mask; new items get none (their
+        vectors come from ``features``, their content).
+        """
+        old = self.id_embedding
+        grown = nn.Embedding(n_items + 1, old.embedding_dim, padding_idx=0).to(old.weight.device)
+        with torch.no_grad():
+            grown.weight.zero_()
+            grown.weight[torch.from_numpy(old_codes + 1)] = old.weight[1:]
+        grown.weight.requires_grad_(old.weight.requires_grad)
+        mask = torch.zeros(n_items, device=self.id_mask.device)
+        mask[torch.from_numpy(old_codes)] = self.id_mask
+        self.id_embedding = grown
+        self.set_catalogue(features, mask)
 
     def _content_vectors(self):
         feats = {k: v.to(self._device()) for k, v in self.features.items()}

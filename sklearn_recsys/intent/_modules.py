@@ -281,13 +281,8 @@ class _RecurrentTower(SequenceTower):
         return _rotate(out, (length - n_pad) % length)
 
 
-class GRUTower(_RecurrentTower):
-    """GRU over a history (GRU4Rec-style), item embeddings tied with the output.
-
-    Hidasi et al., "Session-based Recommendations with Recurrent Neural
-    Networks", ICLR 2016, trained here with the same causal objective as the
-    transformer (every position predicts the next item).
-
+_RECURRENT_DOC = """{summary}
+{about}
     Parameters
     ----------
     n_items : int
@@ -295,7 +290,7 @@ class GRUTower(_RecurrentTower):
     d_model : int, default=64
         Embedding and hidden size.
     n_layers : int, default=1
-        Stacked GRU layers.
+        Stacked {cell} layers.
     dropout : float, default=0.2
         Dropout on the embeddings, between layers and on the outputs.
     n_context : int, default=0
@@ -307,39 +302,28 @@ class GRUTower(_RecurrentTower):
     Examples
     --------
     >>> import torch
-    >>> GRUTower(n_items=10, d_model=8)(torch.tensor([[0, 3, 4]])).shape
+    >>> {cell}Tower(n_items=10, d_model=8)(torch.tensor([[0, 3, 4]])).shape
     torch.Size([1, 3, 8])
     """
 
+
+class GRUTower(_RecurrentTower):
+    __doc__ = _RECURRENT_DOC.format(
+        cell="GRU",
+        summary="GRU over a history (GRU4Rec-style), item embeddings tied with the output.",
+        about="""
+    Hidasi et al., "Session-based Recommendations with Recurrent Neural
+    Networks", ICLR 2016, trained here with the same causal objective as the
+    transformer (every position predicts the next item).
+""",
+    )
     _rnn_class = nn.GRU
 
 
 class LSTMTower(_RecurrentTower):
-    """LSTM over a history, item embeddings tied with the output.
-
-    Parameters
-    ----------
-    n_items : int
-        Number of items (filled in by the recommender).
-    d_model : int, default=64
-        Embedding and hidden size.
-    n_layers : int, default=1
-        Stacked LSTM layers.
-    dropout : float, default=0.2
-        Dropout on the embeddings, between layers and on the outputs.
-    n_context : int, default=0
-        Number of numeric context features (filled in by the recommender).
-    max_len, n_heads, layout : default=None
-        Unused; accepted so that one set of ``module__*`` parameters fits
-        every built-in tower (e.g. in a grid over ``module``).
-
-    Examples
-    --------
-    >>> import torch
-    >>> LSTMTower(n_items=10, d_model=8)(torch.tensor([[0, 3, 4]])).shape
-    torch.Size([1, 3, 8])
-    """
-
+    __doc__ = _RECURRENT_DOC.format(
+        cell="LSTM", summary="LSTM over a history, item embeddings tied with the output.", about="",
+    )
     _rnn_class = nn.LSTM
 
 

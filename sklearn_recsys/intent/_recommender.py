@@ -1,114 +1,69 @@
-"""IntentRecommender: a sequential recommender network wrapped with skorch."""
+"""IntentRecommender: a sequential recommender network wrapped with skorch.
 
-import copy
-import numbers
+This module holds the estimator: its parameters, ``fit``/``partial_fit``,
+the skorch training and validation steps, ranking, ``transform`` and
+``predict_proba``, persistence. What it trains on is built in ``_data``, the
+losses live in ``_losses``, context scaling in ``_context``, item content
+(the hybrid item table, catalogue updates, queries) in ``_content``, the
+towers in ``_modules``.
+"""
+
 import pickle
 import warnings
 from contextlib import nullcontext
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from sklearn.base import clone
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, PassthroughScoring
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
-from .._torch import TorchMixin
+from .._torch import TorchMixin, with_skorch_params
 from ..base import Queries, RecommenderMixin
+from ..utils._param_validation import NumberInterval, TorchDevice, TorchModuleClass
 from ..utils._sequences import check_item_ids
-from ._content import _HybridItems
+from ._content import (
+    _HybridItems,
+    catalogue_ids,
+    fit_item_encoder,
+    hybrid_items,
+    query_features,
+    resolve_query_column,
+)
+from ._context import context_features, fit_context
+from ._data import Holdout, Windows, csr, training_data
+from ._losses import LOSSES
 from ._modules import TOWERS
 
 __all__ = ["IntentRecommender"]
 
-_LOSSES = ("ce", "sampled_softmax", "bce")
-# Columns of queries_from_log's X that describe the query, not its context.
-_NOT_CONTEXT = ("user_id", "offset", "timestamp", "prev_timestamp", "history")
-# Scores of seen items: below every allowed item, above excluded ones.
-_SEEN = float(np.finfo(np.float32).min)
+_SKORCH_DOCS = {
+    "max_epochs": "An epoch is a pass over the training sequences.",
+    "batch_size": """
+        Here: training sequences per batch, and the rows per forward pass
+        when predicting (``iterator_valid__batch_size`` overrides it there).
+        """,
+    "warm_start": """
+        Here: when the model is fitted, ``fit`` continues training the same
+        network on the new data; the vocabulary is kept (new items are
+        ignored, rows with an unknown target are skipped).
+        """,
+    "verbose": """
+        1 prints the epoch table (train_loss, valid_loss, valid_ndcg,
+        duration); add ``callbacks=[skorch.callbacks.ProgressBar()]`` (needs
+        tqdm) for a progress bar within long epochs.
+        """,
+}
 
 
-class _Sequences(torch.utils.data.Dataset):
-    """Training windows: inputs ``seq[:-1]``, targets ``seq[1:]`` (0 = padding).
-
-    ``last_only`` marks windows whose earlier positions are trained by
-    another window already (a query row of a user whose longer sequence is
-    in the data): their targets are padding except the last one.
-    """
-
-    def __init__(self, padded, context, query=None, last_only=None):
-        self.padded = torch.from_numpy(padded)
-        self.targets = self.padded[:, 1:]
-        if last_only is not None and last_only.any():
-            self.targets = self.targets.clone()
-            self.targets[torch.from_numpy(last_only), :-1] = 0
-        self.context = None if context is None else torch.from_numpy(context)
-        self.query = query  # None or (dict of feature tensors, has-query flags)
-
-    def __len__(self):
-        return len(self.padded)
-
-    def __getitem__(self, i):
-        x = {"items": self.padded[i, :-1]}
-        if self.context is not None:
-            x["context"] = self.context[i]
-        if self.query is not None:
-            x["query"] = {k: v[i] for k, v in self.query[0].items()}
-            x["has_query"] = self.query[1][i]
-        return x, self.targets[i]
-
-
-class _Holdout(torch.utils.data.Dataset):
-    """Held-out last items: history, target and row number (for seen items)."""
-
-    def __init__(self, items, targets, context):
-        self.items = torch.from_numpy(items)
-        self.targets = torch.from_numpy(targets)
-        self.context = None if context is None else torch.from_numpy(context)
-
-    def __len__(self):
-        return len(self.items)
-
-    def __getitem__(self, i):
-        x = {"items": self.items[i], "row": i}
-        if self.context is not None:
-            x["context"] = self.context[i]
-        return x, self.targets[i]
-
-
-def _is_missing(text):
-    return text is None or (isinstance(text, float) and np.isnan(text))
-
-
-def _is_blank(text):
-    """No query: missing or only whitespace (other non-strings are not blank,
-    so that they reach the type check)."""
-    return _is_missing(text) or (isinstance(text, str) and not text.strip())
-
-
-def _windows(lengths, max_len):
-    """Split sequences into windows of at most ``max_len + 1`` items.
-
-    Consecutive windows overlap by one item, so every item but a sequence's
-    first is a target exactly once. Returns ``(sequence index, start, stop)``.
-    """
-    seq, start, stop = [], [], []
-    for i, n in enumerate(lengths):
-        end = int(n)
-        while end >= 2:
-            begin = max(0, end - max_len - 1)
-            seq.append(i)
-            start.append(begin)
-            stop.append(end)
-            end = begin + 1
-    return np.array(seq, dtype=np.int64), np.array(start, dtype=np.int64), np.array(stop, dtype=np.int64)
-
-
+@with_skorch_params(_SKORCH_DOCS)
 class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
     """Sequential recommender: a history is read into an intent vector that scores items.
 
@@ -147,15 +102,7 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         Applied to the logits for ``loss="ce"`` and ``"sampled_softmax"``
         (``criterion__label_smoothing`` etc. reach it).
-    optimizer : torch optimizer class, default=torch.optim.Adam
-        Optimizer; ``optimizer__*`` parameters reach it.
-    lr : float, default=1e-3
-        Learning rate.
-    max_epochs : int, default=50
-        Number of epochs (passes over the training sequences).
-    batch_size : int, default=128
-        Training sequences per batch; also the rows per forward pass when
-        predicting (``iterator_valid__batch_size`` overrides it there).
+    {skorch_params: optimizer, lr, max_epochs, batch_size}
     max_len : int, default=50
         Longest history the network reads; older items of a history are
         ignored for scoring (they are still excluded by ``exclude_seen``).
@@ -246,17 +193,11 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
     train_split : None
         skorch's random split does not apply to sequences; use
         ``validation`` instead.
-    warm_start : bool, default=False
-        When True and the model is fitted, ``fit`` continues training the
-        same network on the new data; the vocabulary is kept (new items are
-        ignored, rows with an unknown target are skipped).
-    verbose : int, default=1
-        1 prints skorch's epoch table (train_loss, valid_loss, valid_ndcg,
-        duration); add ``callbacks=[skorch.callbacks.ProgressBar()]`` (needs
-        tqdm) for a progress bar within long epochs.
+    {skorch_params: warm_start, verbose}
     **kwargs
         Other skorch parameters: ``module__*``, ``optimizer__*``,
-        ``criterion__*``, ``iterator_train__*``, ``callbacks``, ...
+        ``criterion__*``, ``iterator_train__*``, ``callbacks``, ... (see
+        :class:`skorch.NeuralNet`).
 
     Attributes
     ----------
@@ -266,10 +207,9 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         Training occurrences of each item (the popularity fallback).
     context_columns_ : list of str
         Context columns used (empty without context).
-    context_mean_ : ndarray of shape (n_context,)
-        Mean of each context column in training.
-    context_scale_ : ndarray of shape (n_context,)
-        Standard deviation of each context column (1 where constant).
+    context_scaler_ : sklearn.preprocessing.StandardScaler or None
+        Standardises the context columns (fitted on the training rows);
+        None without context.
     max_len_ : int
         ``max_len`` the network was built with.
     item_encoder_ : ContentEncoder or None
@@ -284,7 +224,9 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
     module_ : SequenceTower
         The fitted tower.
     criterion_ : torch.nn.Module
-        The instantiated loss.
+        The loss ``loss`` picks (``_losses.FullSoftmaxLoss``,
+        ``SampledSoftmaxLoss`` or ``BCELoss``), holding the instantiated
+        ``criterion`` as ``criterion_.criterion``.
     optimizer_ : torch.optim.Optimizer
         The optimizer.
     history_ : skorch.history.History
@@ -320,6 +262,39 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
     (1, 8)
     """
 
+    _parameter_constraints: dict = {
+        "module": [StrOptions(set(TOWERS)), TorchModuleClass(torch.nn.Module, "SequenceTower")],
+        "criterion": [callable],
+        "optimizer": [callable],
+        "lr": [NumberInterval(Real, 0, None, closed="left")],
+        "max_epochs": [NumberInterval(Integral, 0, None, closed="left")],
+        "batch_size": [NumberInterval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
+        "max_len": [NumberInterval(Integral, 1, None, closed="left")],
+        "loss": [StrOptions(set(LOSSES))],
+        "n_negatives": [NumberInterval(Integral, 1, None, closed="left")],
+        "validation": [None, NumberInterval(Real, 0, 1, closed="right")],
+        "context_columns": [None, StrOptions({"auto"}), list, tuple],
+        "item_encoder": [None, HasMethods(["fit", "featurize"])],
+        "items": [None, "array-like"],
+        "freeze_item_encoder": ["boolean"],
+        "id_dropout": [NumberInterval(Real, 0, 1, closed="left")],
+        "cold_neighbors": [NumberInterval(Integral, 0, None, closed="left")],
+        "cold_scale": [NumberInterval(Real, 0, None, closed="neither")],
+        "query_column": [None, str],
+        "amp": [StrOptions({"auto"}), "boolean"],
+        "random_state": ["random_state"],
+        "device": [TorchDevice()],
+        "train_split": [None],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+    _initialize_needs = (
+        "classes_",
+        "IntentRecommender sizes its network from the item vocabulary: "
+        "call fit(X, y), or load_params(f_vocabulary=..., f_params=...), "
+        "instead of initialize().",
+    )
+
     def __init__(
         self,
         module="transformer",
@@ -351,17 +326,9 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
     ):
         kwargs.setdefault("iterator_train__shuffle", True)
         super().__init__(
-            module,
-            criterion,
-            optimizer=optimizer,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            train_split=train_split,
-            warm_start=warm_start,
-            verbose=verbose,
-            device=device,
-            **kwargs,
+            module, criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+            batch_size=batch_size, train_split=train_split, warm_start=warm_start,
+            verbose=verbose, device=device, **kwargs,
         )
         self.max_len = max_len
         self.loss = loss
@@ -378,16 +345,7 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         self.amp = amp
         self.random_state = random_state
 
-    # -- skorch plumbing ---------------------------------------------------
-    def _get_param_names(self):
-        # skorch lists every attribute not ending in "_" as a parameter; the
-        # fit-time scratch state (_holdout_data, _sampling, ...) must not be
-        # cloned. (The mixin's own private state ends in "_" for this reason.)
-        return [
-            k for k in super()._get_param_names()
-            if not k.startswith("_") or k == "_params_to_validate"
-        ]
-
+    # -- parameters ----------------------------------------------------------
     def set_params(self, **params):
         """Set parameters; ``item_encoder__*`` reach the nested ContentEncoder."""
         nested = {k.split("__", 1)[1]: params.pop(k) for k in list(params) if k.startswith("item_encoder__")}
@@ -409,32 +367,42 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
             hybrid.clear_cache()
         return self
 
+    def _check_params(self):
+        """The declared constraints, then the rules linking two parameters."""
+        self._validate_own_params()
+        if self.item_encoder is not None:
+            if self.items is None:
+                raise ValueError(
+                    "item_encoder needs items=: the catalogue DataFrame indexed by item id."
+                )
+            if not isinstance(self.items, pd.DataFrame):
+                raise TypeError(
+                    "With item_encoder, items must be the catalogue as a DataFrame indexed "
+                    f"by item id; got {type(self.items).__name__}."
+                )
+        if self.query_column is not None and self.item_encoder is None:
+            raise ValueError(
+                "query_column needs an item_encoder: queries are embedded with its text tower."
+            )
+        callbacks = self.callbacks if isinstance(self.callbacks, (list, tuple)) else []
+        uses_holdout = any(
+            isinstance(cb, EarlyStopping) and str(cb.monitor).startswith("valid_")
+            for cb in (c[1] if isinstance(c, tuple) else c for c in callbacks)
+        )
+        if uses_holdout and self.validation is None:
+            raise ValueError(
+                "An early-stopping callback monitors a validation score but "
+                "validation=None: set validation= (e.g. 1.0 holds out the last item "
+                "of every training sequence)."
+            )
+
+    # -- skorch set-up -------------------------------------------------------
     @property
     def _default_callbacks(self):
         callbacks = list(super()._default_callbacks)
         at = [name for name, _ in callbacks].index("print_log")
         callbacks.insert(at, ("valid_ndcg", PassthroughScoring(name="valid_ndcg", lower_is_better=False)))
         return callbacks
-
-    def initialize(self):
-        """Build the network, loss and optimizer; needs the fitted vocabulary."""
-        if not hasattr(self, "classes_"):
-            raise ValueError(
-                "IntentRecommender sizes its network from the item vocabulary: "
-                "call fit(X, y), or load_params(f_vocabulary=..., f_params=...), "
-                "instead of initialize()."
-            )
-        self.device_ = self._resolve_device()
-        with self._on_device():
-            return super().initialize()
-
-    def _initialize_module(self, reason=None):
-        with self._on_device():
-            return super()._initialize_module(reason=reason)
-
-    def _initialize_criterion(self, reason=None):
-        with self._on_device():
-            return super()._initialize_criterion(reason=reason)
 
     def initialize_module(self):
         kwargs = self.get_params_for("module")
@@ -452,122 +420,20 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         module = tower(**kwargs)
         encoder = getattr(self, "item_encoder_", None)
         if encoder is not None:
-            if not isinstance(getattr(module, "item_embedding", None), torch.nn.Embedding):
-                raise TypeError(
-                    "item_encoder needs a tower whose item table is its "
-                    "item_embedding (an nn.Embedding), as SequenceTower's."
-                )
-            module.item_embedding = _HybridItems(
-                module.item_embedding, copy.deepcopy(encoder.module_),
-                encoder.featurize(self.items_),
-                torch.as_tensor(self.item_counts_ > 0, dtype=torch.float32),
-                frozen=bool(self.freeze_item_encoder), id_dropout=float(self.id_dropout),
+            module = hybrid_items(
+                module, encoder, self.items_, self.item_counts_ > 0,
+                frozen=self.freeze_item_encoder, id_dropout=self.id_dropout,
                 query=getattr(self, "query_column_", None) is not None,
-                cold_neighbors=int(self.cold_neighbors), cold_scale=float(self.cold_scale),
+                cold_neighbors=self.cold_neighbors, cold_scale=self.cold_scale,
             )
         self.module_ = module
         return self
 
-    # -- parameter checks --------------------------------------------------
-    def _check_params(self):
-        m = self.module
-        if isinstance(m, str):
-            if m not in TOWERS:
-                raise ValueError(f"module must be one of {sorted(TOWERS)} or a SequenceTower subclass; got {m!r}.")
-        elif not (isinstance(m, type) and issubclass(m, torch.nn.Module)):
-            raise TypeError(
-                "module must be 'transformer', 'gru', 'lstm' or a SequenceTower "
-                f"subclass (a class, not an instance); got {m!r}."
-            )
-        if isinstance(self.max_len, (bool, np.bool_)) or not isinstance(self.max_len, numbers.Integral) or self.max_len < 1:
-            raise ValueError(f"max_len must be a positive integer; got {self.max_len!r}.")
-        if self.loss not in _LOSSES:
-            raise ValueError(f"loss must be one of {list(_LOSSES)}; got {self.loss!r}.")
-        n_neg = self.n_negatives
-        if isinstance(n_neg, (bool, np.bool_)) or not isinstance(n_neg, numbers.Integral) or n_neg < 1:
-            raise ValueError(f"n_negatives must be a positive integer; got {n_neg!r}.")
-        v = self.validation
-        if v is not None and (
-            isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not 0 < v <= 1
-        ):
-            raise ValueError(
-                "validation must be None or the share of training sequences whose "
-                f"last item is held out, in (0, 1]; got {v!r}."
-            )
-        c = self.context_columns
-        if not (c is None or (isinstance(c, str) and c == "auto") or (
-            isinstance(c, (list, tuple)) and all(isinstance(s, str) for s in c)
-        )):
-            raise ValueError(f"context_columns must be None, 'auto' or a list of column names; got {c!r}.")
-        enc = self.item_encoder
-        if enc is not None and not (hasattr(enc, "featurize") and hasattr(enc, "fit")):
-            raise TypeError(
-                "item_encoder must be None or an unfitted ContentEncoder (an estimator "
-                f"with fit and featurize); got {enc!r}."
-            )
-        if enc is not None:
-            if self.items is None:
-                raise ValueError(
-                    "item_encoder needs items=: the catalogue DataFrame indexed by item id."
-                )
-            if not isinstance(self.items, pd.DataFrame):
-                raise TypeError(
-                    "With item_encoder, items must be the catalogue as a DataFrame indexed "
-                    f"by item id; got {type(self.items).__name__}."
-                )
-        d = self.id_dropout
-        if isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Real) or not 0 <= d < 1:
-            raise ValueError(f"id_dropout must be in [0, 1); got {d!r}.")
-        k = self.cold_neighbors
-        if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) or k < 0:
-            raise ValueError(f"cold_neighbors must be a non-negative integer; got {k!r}.")
-        c = self.cold_scale
-        if isinstance(c, (bool, np.bool_)) or not isinstance(c, numbers.Real) or not c > 0:
-            raise ValueError(f"cold_scale must be a positive number; got {c!r}.")
-        if self.freeze_item_encoder not in (True, False):
-            raise ValueError(f"freeze_item_encoder must be a bool; got {self.freeze_item_encoder!r}.")
-        q = self.query_column
-        if q is not None:
-            if not isinstance(q, str):
-                raise ValueError(f"query_column must be None or a column name; got {q!r}.")
-            if enc is None:
-                raise ValueError(
-                    "query_column needs an item_encoder: queries are embedded with its text tower."
-                )
-        if self.amp not in ("auto", True, False):
-            raise ValueError(f"amp must be 'auto', True or False; got {self.amp!r}.")
-        if self.train_split is not None:
-            raise ValueError(
-                "train_split must be None: skorch's random split does not apply to "
-                "sequences. Use validation= to hold out the last item of the "
-                "training sequences."
-            )
-        if not (isinstance(self.device, str) and self.device == "auto"):
-            try:
-                torch.device(self.device if self.device is not None else "cpu")
-            except (RuntimeError, TypeError) as exc:
-                raise ValueError(f"device must be 'auto' or a torch device; got {self.device!r}.") from exc
-        callbacks = self.callbacks if isinstance(self.callbacks, (list, tuple)) else []
-        uses_holdout = any(
-            isinstance(cb, EarlyStopping) and str(cb.monitor).startswith("valid_")
-            for cb in (c[1] if isinstance(c, tuple) else c for c in callbacks)
-        )
-        if uses_holdout and v is None:
-            raise ValueError(
-                "An early-stopping callback monitors a validation score but "
-                "validation=None: set validation= (e.g. 1.0 holds out the last item "
-                "of every training sequence)."
-            )
-
-    def _seed(self):
-        rs = self.random_state
-        if rs is None:
-            return None
-        if isinstance(rs, np.random.RandomState):
-            return int(rs.randint(np.iinfo(np.int32).max))
-        if isinstance(rs, (bool, np.bool_)) or not isinstance(rs, numbers.Integral):
-            raise ValueError(f"random_state must be None, an int or a RandomState; got {rs!r}.")
-        return int(rs)
+    def initialize_criterion(self):
+        """The loss ``loss`` picks, around the instantiated ``criterion``."""
+        criterion = self.initialized_instance(self.criterion, self.get_params_for("criterion"))
+        self.criterion_ = LOSSES[self.loss](criterion, n_negatives=self.n_negatives)
+        return self
 
     def _autocast(self):
         dev = torch.device(self.device_)
@@ -576,132 +442,17 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         )
         return torch.autocast(dev.type, dtype=torch.bfloat16) if on else nullcontext()
 
-    # -- context features --------------------------------------------------
-    def _fit_context(self, frame):
-        cols = self.context_columns
-        if cols is None or (isinstance(cols, str) and frame is None):
-            cols = []
-        elif isinstance(cols, str):  # "auto"
-            cols = [
-                c for c in frame.columns
-                if isinstance(c, str)
-                and c.rsplit("__", 1)[-1] not in _NOT_CONTEXT
-                and pd.api.types.is_numeric_dtype(frame[c].dtype)
-            ]
-        else:
-            cols = list(cols)
-            if cols and frame is None:
-                raise ValueError(
-                    f"context_columns={cols} needs X as a DataFrame holding those columns."
-                )
-        self.context_columns_ = cols
-        if not cols:
-            self.context_mean_ = np.zeros(0)
-            self.context_scale_ = np.ones(0)
-            return
-        values = self._context_values(frame, check_fitted=False)
-        self.context_mean_ = values.mean(axis=0)
-        scale = values.std(axis=0)
-        self.context_scale_ = np.where(scale > 0, scale, 1.0)
-
-    def _context_values(self, frame, check_fitted=True):
-        cols = self.context_columns_
-        if frame is None:
-            raise ValueError(
-                f"This model reads context columns {cols}; X must be a DataFrame holding them."
-            )
-        missing = [c for c in cols if c not in frame.columns]
-        if missing:
-            raise ValueError(f"X lacks the context column(s) {missing} the model was fitted with.")
-        bad = [c for c in cols if not pd.api.types.is_numeric_dtype(frame[c].dtype)]
-        if bad:
-            raise TypeError(
-                f"Context columns must be numeric; {bad} are not (encode them upstream, "
-                "e.g. with a OneHotEncoder in a ColumnTransformer)."
-            )
-        values = frame[cols].to_numpy(dtype=np.float64, na_value=np.nan)
-        if np.isnan(values).any():
-            raise ValueError("Context columns hold missing values; impute them upstream.")
-        return values
-
-    def _context(self, frame):
-        """Standardised float32 context of each row, or None without context."""
-        if not self.context_columns_:
-            return None
-        values = self._context_values(frame)
-        return ((values - self.context_mean_) / self.context_scale_).astype(np.float32)
-
-    # -- catalogue and item content --------------------------------------------
-    def _catalogue_ids(self):
-        items = self.items
-        if items is None:
-            return None
-        if isinstance(items, pd.DataFrame):
-            if not items.index.is_unique:
-                raise ValueError("items (the catalogue) has duplicate ids in its index.")
-            return items.index.to_numpy()
-        if isinstance(items, (pd.Series, pd.Index)):
-            return items.to_numpy()
-        return np.asarray(items)
-
-    def _fit_items(self):
-        """Clone and fit the item encoder on the catalogue (tokenisation, optional pretraining)."""
-        if self.item_encoder is None:
-            self.item_encoder_ = None
-            self.items_ = None
-            return
-        catalogue = self.items
-        missing = ~pd.Index(self.classes_).isin(catalogue.index)
-        if missing.any():
-            raise ValueError(
-                f"{int(missing.sum())} item id(s) of X or y are not in the catalogue "
-                f"items (first: {self.classes_[missing][0]!r}); with an item_encoder every "
-                "item needs a catalogue row (its content)."
-            )
-        self.item_encoder_ = clone(self.item_encoder).fit(catalogue)
-        self.items_ = catalogue.loc[self.classes_]
-
-    def _resolve_query_column(self, frame):
-        name = self.query_column
-        if name is None:
-            return None
-        if frame is None:
-            raise ValueError(f"query_column={name!r} needs X as a DataFrame holding that column.")
-        if name in frame.columns:
-            return name
-        found = [c for c in frame.columns if isinstance(c, str) and c.endswith("__" + name)]
-        if len(found) == 1:
-            return found[0]
-        raise ValueError(f"X has no query column {name!r} (query_column); columns: {list(frame.columns)}.")
-
     def _hybrid(self):
         emb = getattr(getattr(self, "module_", None), "item_embedding", None)
         return emb if isinstance(emb, _HybridItems) else None
 
-    def _sync_item_encoder(self):
-        """Copy the jointly trained content tower back into ``item_encoder_``."""
-        hybrid = self._hybrid()
-        if hybrid is not None and not hybrid.frozen:
-            self.item_encoder_.module_.load_state_dict(hybrid.content.state_dict())
+    def _context(self, frame):
+        return context_features(frame, self.context_columns_, self.context_scaler_)
 
     def _query_features(self, frame, rows=None):
-        """Featurised query texts of ``frame`` (or of its ``rows``) and has-query flags."""
-        name = self.query_column_
-        if frame is None or name not in frame.columns:
-            raise ValueError(
-                f"This model reads free-text queries from the column {name!r} "
-                "(query_column); X must be a DataFrame holding it."
-            )
-        texts = frame[name].to_numpy(dtype=object)
-        if rows is not None:
-            texts = texts[rows]
-        texts = ["" if _is_missing(t) else t for t in texts]
-        bad = [t for t in texts if not isinstance(t, str)]
-        if bad:
-            raise TypeError(f"Query column {name!r} must hold strings; got {type(bad[0]).__name__}.")
-        flags = torch.tensor([float(not _is_blank(t)) for t in texts], dtype=torch.float32)
-        return self.item_encoder_.featurize_text(texts), flags
+        return query_features(self.item_encoder_, frame, self.query_column_, rows)
 
+    # -- catalogue -----------------------------------------------------------
     def update_items(self, items):
         """Extend the catalogue after fit: new items rank through their content.
 
@@ -742,127 +493,17 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         ids, _ = check_item_ids(items.index.to_numpy(), what="catalogue item ids", kind=self._item_kind_)
         classes = np.unique(np.concatenate([self.classes_, ids]).astype(self.classes_.dtype))
         old_codes = pd.Index(classes).get_indexer(self.classes_)
-        n = len(classes)
-        counts = np.zeros(n, dtype=np.int64)
+        counts = np.zeros(len(classes), dtype=np.int64)
         counts[old_codes] = self.item_counts_
-        id_emb = hybrid.id_embedding
-        new_emb = torch.nn.Embedding(n + 1, id_emb.embedding_dim, padding_idx=0).to(id_emb.weight.device)
-        with torch.no_grad():
-            new_emb.weight.zero_()
-            new_emb.weight[torch.from_numpy(old_codes + 1)] = id_emb.weight[1:]
-        new_emb.weight.requires_grad_(id_emb.weight.requires_grad)
-        mask = torch.zeros(n, device=hybrid.id_mask.device)
-        mask[torch.from_numpy(old_codes)] = hybrid.id_mask
         self.classes_ = classes
         self._item_index_ = pd.Index(classes)
         self.item_counts_ = counts
         self.items_ = items.loc[classes]
-        hybrid.id_embedding = new_emb
-        hybrid.set_catalogue(self.item_encoder_.featurize(self.items_), mask)
-        self.module_.n_items = n
+        hybrid.extend(old_codes, len(classes), self.item_encoder_.featurize(self.items_))
+        self.module_.n_items = len(classes)
         with self._on_device():
             self.initialize_optimizer()
         return self
-
-    # -- data ----------------------------------------------------------------
-    def _encode_warm(self, X, y):
-        """Encode new data with the fitted vocabulary (warm start)."""
-        queries = self._encode_queries(X)
-        if isinstance(y, pd.DataFrame):
-            y = y.iloc[:, 0]
-        y = y.to_numpy() if isinstance(y, (pd.Series, pd.Index)) else np.asarray(
-            y, dtype=object if len(y) and isinstance(y[0], str) else None
-        )
-        if y.ndim != 1 or len(y) != len(queries):
-            raise ValueError(f"y must be 1-D with one item id per row of X ({len(queries)}); got shape {y.shape}.")
-        y_codes = self._encode_items(y, what="y (target item ids)")
-        keep = np.flatnonzero(y_codes >= 0)
-        if len(keep) < len(y_codes):
-            warnings.warn(
-                f"warm_start: {len(y_codes) - len(keep)} row(s) have a target unknown "
-                "to the fitted vocabulary; they are skipped.", UserWarning, stacklevel=3,
-            )
-            frame = None if queries.frame is None else queries.frame.iloc[keep]
-            queries = Queries(*_csr([queries.row(i) for i in keep]), frame)
-            y_codes = y_codes[keep]
-        self._count_items(queries, y_codes)
-        return queries, y_codes
-
-    def _make_datasets(self, queries, y_codes, rng):
-        rows = self._training_rows(queries, y_codes)
-        seqs = self._training_sequences(queries, y_codes)
-        context = self._context(queries.frame)
-        lengths = np.fromiter((len(s) for s in seqs), np.int64, len(seqs))
-        holdout = None
-        if self.validation is not None:
-            eligible = np.flatnonzero(lengths >= 2)
-            n_hold = min(len(eligible), max(1, int(round(self.validation * len(eligible)))))
-            if n_hold == 0:
-                raise ValueError(
-                    "validation is set but no training sequence holds 2 items or more, "
-                    "so there is no last item to hold out."
-                )
-            held = np.sort(rng.choice(eligible, n_hold, replace=False))
-            seen = Queries(*_csr([seqs[i][:-1] for i in held]))
-            holdout = _Holdout(
-                seen.padded(self.max_len_, pad=-1) + 1,
-                np.array([seqs[i][-1] + 1 for i in held], dtype=np.int64),
-                None if context is None else context[rows[held]],
-            )
-            self._holdout_seen = seen
-            for i in held:
-                seqs[i] = seqs[i][:-1]
-            lengths[held] -= 1
-        which, start, stop = _windows(lengths, self.max_len_)
-        if len(which) == 0:
-            raise ValueError(
-                "No training pair: IntentRecommender learns from sequences of 2 "
-                "items or more (a history item and a next item), and every "
-                "training sequence here has at most 1"
-                + (" after the validation holdout." if self.validation is not None else ".")
-            )
-        chunks = [seqs[i][a:b] for i, a, b in zip(which, start, stop)]
-        source = rows[which]
-        last_only = None
-        query = None
-        if getattr(self, "query_column_", None) is not None:
-            # a row's query describes its target, the last item of its
-            # sequence: only the window ending there (and not held out) gets it
-            final = stop == lengths[which]
-            if holdout is not None:
-                final &= ~np.isin(which, held)
-            # rows folded into a longer sequence of their user keep their own
-            # query: one extra window each, trained at its last position only
-            # (rows without history or without a query add nothing new)
-            texts = queries.frame[self.query_column_].to_numpy(dtype=object)
-            extra = np.array([
-                i for i in np.setdiff1d(np.arange(len(queries)), rows)
-                if len(queries.row(i)) and not _is_blank(texts[i])
-            ], dtype=np.int64)
-            chunks += [np.append(queries.row(i)[-self.max_len_:], y_codes[i]) for i in extra]
-            source = np.concatenate([source, extra])
-            final = np.concatenate([final, np.ones(len(extra), dtype=bool)])
-            last_only = np.concatenate([np.zeros(len(which), dtype=bool), np.ones(len(extra), dtype=bool)])
-            feats, flags = self._query_features(queries.frame, source)
-            query = (feats, flags * torch.from_numpy(final.astype(np.float32)))
-        windows = Queries(*_csr(chunks))
-        train = _Sequences(
-            windows.padded(self.max_len_ + 1, pad=-1) + 1,
-            None if context is None else context[source],
-            query,
-            last_only,
-        )
-        return train, holdout
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        return self.get_dataset(X, y), getattr(self, "_holdout_data", None)
-
-    def get_iterator(self, dataset, training=False):
-        if isinstance(dataset, _Holdout) and "batch_size" not in self.get_params_for("iterator_valid"):
-            # scoring a batch is cheap next to a training step
-            kwargs = {"batch_size": max(self.batch_size, 512)}
-            return self.iterator_valid(dataset, **kwargs)
-        return super().get_iterator(dataset, training=training)
 
     # -- fitting -------------------------------------------------------------
     def fit(self, X, y, **fit_params):
@@ -875,6 +516,8 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
             them.
         y : array-like of shape (n_rows,)
             Next item of each row.
+        **fit_params : dict
+            Not supported: any raises ``TypeError``.
 
         Returns
         -------
@@ -894,6 +537,8 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
             Next item of each row.
         classes : None
             Unused; the vocabulary is fixed by the first fit.
+        **fit_params : dict
+            Not supported: any raises ``TypeError``.
 
         Returns
         -------
@@ -915,32 +560,87 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
                 )
             queries, y_codes = self._encode_warm(X, y)
         else:
-            queries, y_codes = self._fit_queries(X, y, items=self._catalogue_ids())
-            self._fit_items()
-            self.query_column_ = self._resolve_query_column(queries.frame)
-            self._fit_context(queries.frame)
+            queries, y_codes = self._fit_queries(X, y, items=catalogue_ids(self.items))
+            if self.item_encoder is None:
+                self.item_encoder_ = self.items_ = None
+            else:
+                self.item_encoder_, self.items_ = fit_item_encoder(
+                    self.item_encoder, self.items, self.classes_)
+            self.query_column_ = resolve_query_column(self.query_column, queries.frame)
+            self.context_columns_, self.context_scaler_ = fit_context(
+                self.context_columns, queries.frame)
             self.max_len_ = self.max_len
             self.device_ = self._resolve_device()
-        rng = check_random_state(seed)
-        train, self._holdout_data = self._make_datasets(queries, y_codes, rng)
-        try:
-            with self._seeded(seed), self._on_device():
-                if not warm:
-                    self.initialize()
-                if not hasattr(self.module_, "item_vectors"):
-                    raise TypeError(
-                        f"The tower {type(self.module_).__name__} has no item_vectors() "
-                        "method; subclass sklearn_recsys.intent.SequenceTower."
-                    )
-                NeuralNet.partial_fit(self, train, None)
-                self._sync_item_encoder()
-        finally:
-            for name in self._TRANSIENT:
-                self.__dict__.pop(name, None)
+        data = self._training_data(queries, y_codes, check_random_state(seed))
+        with self._seeded(seed), self._on_device():
+            if not warm:
+                self.initialize()
+            if not hasattr(self.module_, "item_vectors"):
+                raise TypeError(
+                    f"The tower {type(self.module_).__name__} has no item_vectors() "
+                    "method; subclass sklearn_recsys.intent.SequenceTower."
+                )
+            hybrid = self._hybrid()
+            self.criterion_.set_popularity(
+                torch.as_tensor(self.item_counts_, dtype=torch.float32, device=self.device_),
+                None if hybrid is None else torch.as_tensor(self.item_counts_ > 0, device=self.device_),
+            )
+            NeuralNet.partial_fit(self, data, None)
+            if hybrid is not None and not hybrid.frozen:
+                # the jointly trained content tower back into item_encoder_
+                self.item_encoder_.module_.load_state_dict(hybrid.content.state_dict())
         return self
 
-    # fit-time state, never pickled
-    _TRANSIENT = ("_holdout_data", "_holdout_seen", "_sampling")
+    def _encode_warm(self, X, y):
+        """Encode new data with the fitted vocabulary (warm start)."""
+        queries = self._encode_queries(X)
+        if isinstance(y, pd.DataFrame):
+            y = y.iloc[:, 0]
+        y = y.to_numpy() if isinstance(y, (pd.Series, pd.Index)) else np.asarray(
+            y, dtype=object if len(y) and isinstance(y[0], str) else None
+        )
+        if y.ndim != 1 or len(y) != len(queries):
+            raise ValueError(f"y must be 1-D with one item id per row of X ({len(queries)}); got shape {y.shape}.")
+        y_codes = self._encode_items(y, what="y (target item ids)")
+        keep = np.flatnonzero(y_codes >= 0)
+        if len(keep) < len(y_codes):
+            warnings.warn(
+                f"warm_start: {len(y_codes) - len(keep)} row(s) have a target unknown "
+                "to the fitted vocabulary; they are skipped.", UserWarning, stacklevel=3,
+            )
+            frame = None if queries.frame is None else queries.frame.iloc[keep]
+            queries = Queries(*csr([queries.row(i) for i in keep]), frame)
+            y_codes = y_codes[keep]
+        self._count_items(queries, y_codes)
+        return queries, y_codes
+
+    def _training_data(self, queries, y_codes, rng):
+        query = getattr(self, "query_column_", None) is not None
+        return training_data(
+            queries, y_codes,
+            self._training_rows(queries, y_codes), self._training_sequences(queries, y_codes),
+            self._context(queries.frame), max_len=self.max_len_, validation=self.validation,
+            rng=rng,
+            query_texts=queries.frame[self.query_column_].to_numpy(dtype=object) if query else None,
+            query_features=(lambda rows: self._query_features(queries.frame, rows)) if query else None,
+        )
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """The training windows and their holdout (``fit`` passes the windows as ``X``)."""
+        if isinstance(X, Windows):
+            return X, X.holdout
+        return super().get_split_datasets(X, y, **fit_params)
+
+    def get_iterator(self, dataset, training=False):
+        if isinstance(dataset, Holdout):
+            kwargs = self.get_params_for("iterator_valid")
+            # scoring a batch is cheap next to a training step
+            kwargs.setdefault("batch_size", max(self.batch_size, 512))
+            if kwargs["batch_size"] == -1:
+                kwargs["batch_size"] = len(dataset)
+            kwargs["collate_fn"] = dataset.collate  # batches carry their seen items
+            return self.iterator_valid(dataset, **kwargs)
+        return super().get_iterator(dataset, training=training)
 
     # -- training steps ------------------------------------------------------
     def infer(self, x, **fit_params):
@@ -984,58 +684,24 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
                 hybrid.end_step()
         return {"loss": loss, "y_pred": hidden}
 
-    def _sampling_log_q(self):
-        # popularity proposal (smoothed) for the sampled softmax
-        cached = getattr(self, "_sampling", None)
-        if cached is None:
-            q = torch.as_tensor(self.item_counts_ + 1.0, dtype=torch.float32, device=self.device_)
-            if self._hybrid() is not None:  # items never trained on stay out
-                q = q * torch.as_tensor(self.item_counts_ > 0, device=self.device_)
-            q = q / q.sum()
-            cached = self._sampling = (q, q.log())
-        return cached
-
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Loss over every non-padding position of a batch of windows."""
+        """``criterion_`` over every non-padding position of a batch of windows."""
         length = y_pred.shape[1]
         y = to_tensor(y_true, device=self.device_)[:, -length:]
         items = to_tensor(X["items"], device=self.device_)[:, -length:]
         keep = (y > 0) & (items > 0)
-        h = y_pred[keep]
-        target = y[keep] - 1
         weights = self.module_.item_vectors()
         hybrid = self._hybrid()
-        if self.loss == "ce":
-            logits = h @ weights.T
-            if hybrid is not None:
-                # items never seen in training (cold catalogue items) are
-                # left out of the softmax: their content is not pushed down
-                logits = logits.masked_fill(hybrid.id_mask[None, :] == 0, float("-inf"))
-            loss = self.criterion_(logits, target)
-            flags = X.get("has_query") if isinstance(X, dict) else None
-            if flags is not None:
-                # the query belongs to the last position: an extra term there
-                last = (to_tensor(flags, device=self.device_) > 0) & (y[:, -1] > 0)
-                if last.any():
-                    logits_q = y_pred[last, -1] @ weights.T
-                    logits_q = logits_q.masked_fill(hybrid.id_mask[None, :] == 0, float("-inf"))
-                    loss = loss + self.criterion_(logits_q, y[last, -1] - 1)
-            return loss
-        if self.loss == "sampled_softmax":
-            q, log_q = self._sampling_log_q()
-            neg = torch.multinomial(q, self.n_negatives, replacement=True)
-            pos = (h * weights[target]).sum(-1) - log_q[target]
-            logits = h @ weights[neg].T - log_q[neg]
-            logits = logits.masked_fill(neg[None, :] == target[:, None], float("-inf"))
-            logits = torch.cat([pos[:, None], logits], dim=1)
-            return self.criterion_(logits, torch.zeros_like(target))
-        neg = torch.randint(0, len(weights), (len(target), self.n_negatives), device=h.device)
-        pos = (h * weights[target]).sum(-1)
-        negs = torch.einsum("nd,nkd->nk", h, weights[neg])
-        return (
-            F.binary_cross_entropy_with_logits(pos, torch.ones_like(pos))
-            + F.binary_cross_entropy_with_logits(negs, torch.zeros_like(negs))
-        )
+        mask = None if hybrid is None else hybrid.id_mask
+        loss = self.criterion_(y_pred[keep], y[keep] - 1, weights, mask)
+        flags = X.get("has_query") if isinstance(X, dict) else None
+        if flags is not None and self.loss == "ce":
+            # the query belongs to the last position: an extra term there
+            # (trained under the full softmax only)
+            last = (to_tensor(flags, device=self.device_) > 0) & (y[:, -1] > 0)
+            if last.any():
+                loss = loss + self.criterion_(y_pred[last, -1], y[last, -1] - 1, weights, mask)
+        return loss
 
     def validation_step(self, batch, **fit_params):
         """Cross-entropy and NDCG@10 of the held-out last items."""
@@ -1046,11 +712,9 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
             scores = h @ self.module_.item_vectors().float().T
             target = to_tensor(yi, device=self.device_) - 1
             loss = F.cross_entropy(scores, target)
-            rows = np.asarray(Xi["row"])
-            seen = self._holdout_seen
-            r = np.repeat(np.arange(len(rows)), seen.lengths()[rows])
-            c = np.concatenate([seen.row(i) for i in rows]) if len(r) else np.empty(0, np.int64)
-            scores[torch.from_numpy(r).to(scores.device), torch.from_numpy(c).to(scores.device)] = float("-inf")
+            seen = Xi["seen"]
+            r = torch.from_numpy(seen.row_ids()).to(scores.device)
+            scores[r, torch.from_numpy(seen.codes).to(scores.device)] = float("-inf")
             best = scores.gather(1, target[:, None])
             rank = (scores > best).sum(1)
             gain = torch.where(
@@ -1084,43 +748,14 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
                 out.append(self.infer(x, last_only=True).float())
         return torch.cat(out)
 
-    def _scores(self, queries):
+    def _score_chunk(self, queries):
+        """Scores ``(n, n_items)`` as a tensor on the model's device (ranked there)."""
         h = self._intent(queries)
         with torch.no_grad():
             return h @ self.module_.item_vectors().detach().float().T
 
-    def _score_chunk(self, queries):
-        return self._scores(queries).cpu().numpy()
-
     def _chunk_rows(self):
         return min(super()._chunk_rows(), 4096)
-
-    def _topk_chunk(self, queries, k, exclude_seen, allowed):
-        """Top-``k`` codes and scores of a chunk, ranked with torch on the model's device."""
-        scores = self._scores(queries)
-        dev = scores.device
-        empty = queries.lengths() == 0
-        if empty.any():
-            scores[torch.from_numpy(empty).to(dev)] = torch.from_numpy(self._fallback_scores()).to(dev)
-        if allowed is not None:
-            scores[:, torch.from_numpy(~allowed).to(dev)] = float("-inf")
-        if exclude_seen and len(queries.codes):
-            r = torch.from_numpy(queries.row_ids()).to(dev)
-            c = torch.from_numpy(queries.codes).to(dev)
-            cur = scores[r, c]
-            scores[r, c] = torch.where(torch.isneginf(cur), cur, torch.full_like(cur, _SEEN))
-        vals, top = torch.topk(scores, k, dim=1)
-        # ties go to the lower code, as in RecommenderMixin: redo the rows
-        # where the k-th score is tied outside the list, then order ties
-        n_tied = (scores == vals[:, -1:]).sum(1)
-        bad = n_tied > (vals == vals[:, -1:]).sum(1)
-        if bad.any():
-            v, t = torch.sort(scores[bad], dim=1, descending=True, stable=True)
-            vals[bad], top[bad] = v[:, :k], t[:, :k]
-        order = torch.argsort(top, dim=1)
-        top, vals = top.gather(1, order), vals.gather(1, order)
-        order = torch.sort(vals, dim=1, descending=True, stable=True).indices
-        return top.gather(1, order).cpu().numpy(), vals.gather(1, order).cpu().numpy()
 
     def transform(self, X):
         """Intent vectors: the representation of each query.
@@ -1166,14 +801,13 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         check_is_fitted(self)
         freq = (self.item_counts_ / max(1, self.item_counts_.sum())).astype(np.float32)
         return self._dense(
-            self._encode_queries(X), lambda q: torch.softmax(self._scores(q), dim=1).cpu().numpy(), freq
+            self._encode_queries(X), lambda q: torch.softmax(self._score_chunk(q), dim=1), freq
         )
 
     # -- persistence ---------------------------------------------------------
     _VOCABULARY = (
-        "classes_", "item_counts_", "context_columns_", "context_mean_",
-        "context_scale_", "max_len_", "_item_kind_", "_item_index_",
-        "item_encoder_", "items_", "query_column_",
+        "classes_", "item_counts_", "context_columns_", "context_scaler_", "max_len_",
+        "_item_kind_", "_item_index_", "item_encoder_", "items_", "query_column_",
     )
 
     def save_params(self, f_params=None, f_optimizer=None, f_criterion=None,
@@ -1220,31 +854,3 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
                                 f_history=f_history, checkpoint=checkpoint,
                                 use_safetensors=use_safetensors, **kwargs)
         return self
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        for name in self._TRANSIENT:
-            state.pop(name, None)
-        return state
-
-    def __setstate__(self, state):
-        requested = state.get("device")
-        auto = isinstance(requested, str) and requested == "auto"
-        if auto:
-            # resolve "auto" on the loading machine: CUDA state maps to the CPU
-            # without a warning when no GPU is there
-            state = dict(state)
-            state["device"] = "cuda" if torch.cuda.is_available() else "cpu"
-        super().__setstate__(state)
-        if "device_" in self.__dict__ or auto:
-            self.device_ = str(torch.device(self.device)) if self.device is not None else "cpu"
-        if auto:
-            self.device = "auto"
-
-
-def _csr(seqs):
-    lengths = np.fromiter((len(s) for s in seqs), np.int64, len(seqs))
-    indptr = np.zeros(len(seqs) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    codes = np.concatenate(seqs).astype(np.int64) if len(seqs) else np.empty(0, np.int64)
-    return indptr, codes

@@ -64,11 +64,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError, SkipTestWarning
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import Pipeline
-from sklearn.utils._param_validation import (
-    InvalidParameterError,
-    generate_invalid_param_val,
-    make_constraint,
-)
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import (
     check_get_params_invariance,
     check_param_validation,
@@ -79,6 +75,7 @@ from sklearn.utils.estimator_checks import (
 from ..base import RecommenderMixin
 from ..metrics import make_ranking_scorer
 from ..model_selection import LeaveLastOut
+from ._param_validation import invalid_param_values
 
 __all__ = ["check_recommender", "parametrize_with_checks"]
 
@@ -389,17 +386,10 @@ def check_parameter_constraints(name, estimator_orig):
     unknown = set(constraints) - set(estimator_orig.get_params(deep=False))
     assert not unknown, f"{name}._parameter_constraints names unknown parameters {sorted(unknown)}."
     X, y = _toy_queries()
-    bad_type = type("BadType", (), {})()
     for param, param_constraints in constraints.items():
         if param_constraints == "no_validation":
             continue
-        values = [bad_type]
-        for constraint in param_constraints:
-            try:
-                values.append(generate_invalid_param_val(make_constraint(constraint)))
-            except NotImplementedError:  # no value violates this one (e.g. "array-like")
-                continue
-        for value in values:
+        for value in invalid_param_values(param_constraints):
             estimator = _with_catalogue(clone(estimator_orig))
             msg = f"{name}: {param}={value!r} (invalid) did not raise InvalidParameterError in fit"
             # set_params inside: skorch checks some parameters (callbacks) there
