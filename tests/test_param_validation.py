@@ -1,7 +1,7 @@
 """Declared parameter rules, across the package.
 
 Every public function declares each of its arguments with sklearn's
-``validate_params``, and every splitter, transformer and skorch estimator
+``validate_params``, and every splitter, transformer, skorch estimator and the tokeniser
 its constructor parameters in ``_parameter_constraints``: an invalid value
 (of no accepted type, ``True`` for a count, just outside a range or an
 option set) raises ``InvalidParameterError`` naming the parameter, before
@@ -44,12 +44,12 @@ FUNCTIONS = {name: obj for name, obj in PUBLIC.items() if inspect.isfunction(obj
 SPLITTERS = {name: obj for name, obj in PUBLIC.items() if name in model_selection.__all__
              and inspect.isclass(obj)}
 ESTIMATORS = {**{name: getattr(preprocessing, name) for name in preprocessing.__all__},
-              "ContentEncoder": content.ContentEncoder}
+              "ContentEncoder": content.ContentEncoder, "TextTokenizer": content.TextTokenizer}
 
 
 def test_tables_cover_every_public_name():
     assert set(FUNCTIONS) == set(REQUIRED)
-    assert len(SPLITTERS) == 3 and len(ESTIMATORS) == 3
+    assert len(SPLITTERS) == 3 and len(ESTIMATORS) == 4
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)

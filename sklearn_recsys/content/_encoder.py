@@ -18,7 +18,12 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from .._torch import TorchMixin, with_skorch_params
-from ..utils._param_validation import NumberInterval, TorchDevice, TorchModuleClass
+from ..utils._param_validation import (
+    NGramRange,
+    NumberInterval,
+    TorchDevice,
+    TorchModuleClass,
+)
 from ._pretrained import SentenceEmbedder
 from ._text import (
     _LIST_TYPES,
@@ -42,10 +47,6 @@ _DEFAULT_PRETRAINED = "sentence-transformers/all-MiniLM-L6-v2"
 
 def _columns_param():
     return [None, str, list, tuple]
-
-
-def _range_param():
-    return [None, tuple]
 
 
 class _FeatureBatches(torch.utils.data.Dataset):
@@ -290,8 +291,8 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
         "list_columns": _columns_param(),
         "numeric_columns": _columns_param(),
         "tower": [StrOptions(set(TOWERS))],
-        "ngram_range": _range_param(),
-        "char_ngram_range": _range_param(),
+        "ngram_range": [None, NGramRange()],
+        "char_ngram_range": [None, NGramRange()],
         "n_buckets": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
         "min_df": [NumberInterval(numbers.Integral, 1, None, closed="left"),
                    NumberInterval(RealNotInt, 0, 1, closed="right")],
@@ -491,10 +492,8 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
                 f"tower={self.tower!r} reads word sequences: ngram_range must start "
                 f"at 1; got {self.ngram_range!r}."
             )
-        TextTokenizer(
-            ngram_range=self.ngram_range, char_ngram_range=self.char_ngram_range,
-            n_buckets=self.n_buckets, min_df=self.min_df, max_features=self.max_features,
-        )._check()
+        if self.ngram_range is None and self.char_ngram_range is None:
+            raise ValueError("ngram_range and char_ngram_range cannot both be None.")
 
     def _check_items(self, X, *, reset):
         if isinstance(X, pd.DataFrame):

@@ -21,6 +21,9 @@ import re
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import RealNotInt
+
+from ..utils._param_validation import NGramRange, NumberInterval, validate_own_params
 
 # -- catalogue rules ----------------------------------------------------------
 
@@ -372,39 +375,25 @@ class TextTokenizer:
             f"max_features={self.max_features})"
         )
 
-    def _check(self):
-        def rng(value, what, allow_none):
-            if value is None and allow_none:
-                return None
-            ok = (
-                isinstance(value, tuple) and len(value) == 2
-                and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)
-                and 1 <= value[0] <= value[1]
-            )
-            if not ok:
-                raise ValueError(
-                    f"{what} must be a tuple (min_n, max_n) of integers with "
-                    f"1 <= min_n <= max_n{' or None' if allow_none else ''}; got {value!r}."
-                )
-            return int(value[0]), int(value[1])
+    _parameter_constraints: dict = {
+        "ngram_range": [None, NGramRange()],
+        "char_ngram_range": [None, NGramRange()],
+        "n_buckets": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
+        "min_df": [NumberInterval(numbers.Integral, 1, None, closed="left"),
+                   NumberInterval(RealNotInt, 0, 1, closed="right")],
+        "max_features": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
+        "lowercase": ["boolean"],
+    }
 
-        self._words = rng(self.ngram_range, "ngram_range", True)
-        self._chars = rng(self.char_ngram_range, "char_ngram_range", True)
-        if self._words is None and self._chars is None:
+    def _ranges(self):
+        """Validated ``(word n-gram range, char n-gram range)`` as int pairs or None."""
+        validate_own_params(self)
+        if self.ngram_range is None and self.char_ngram_range is None:
             raise ValueError("ngram_range and char_ngram_range cannot both be None.")
-        nb = self.n_buckets
-        if nb is not None and (isinstance(nb, bool) or not isinstance(nb, numbers.Integral) or nb < 1):
-            raise ValueError(f"n_buckets must be a positive integer or None; got {nb!r}.")
-        md = self.min_df
-        if isinstance(md, bool) or not isinstance(md, numbers.Real) or (
-            isinstance(md, numbers.Integral) and md < 1) or (
-            not isinstance(md, numbers.Integral) and not 0 < md <= 1):
-            raise ValueError(
-                f"min_df must be an integer >= 1 or a float in (0, 1]; got {md!r}."
-            )
-        mf = self.max_features
-        if mf is not None and (isinstance(mf, bool) or not isinstance(mf, numbers.Integral) or mf < 1):
-            raise ValueError(f"max_features must be a positive integer or None; got {mf!r}.")
+        return tuple(
+            None if r is None else (int(r[0]), int(r[1]))
+            for r in (self.ngram_range, self.char_ngram_range)
+        )
 
     # -- hashing -------------------------------------------------------------
     def hash_documents(self, docs):
@@ -421,8 +410,7 @@ class TextTokenizer:
             Word n-grams first (in text order, unigrams then bigrams ...),
             then character n-grams, per document.
         """
-        self._check()
-        return self._hash(docs, self._words, self._chars)
+        return self._hash(docs, *self._ranges())
 
     def _hash(self, docs, words, chars):
         n_docs = len(docs)
@@ -495,17 +483,17 @@ class TextTokenizer:
         Returns words n-grams, then character n-grams, in the order and with
         the multiplicity that :meth:`tokenize` uses.
         """
-        self._check()
+        word_range, char_range = self._ranges()
         text = doc.replace("\x00", " ")
         text = text.lower() if self.lowercase else text
         words = _NON_WORD.sub(" ", text).split()
         out = []
-        if self._words is not None:
-            for k in range(self._words[0], self._words[1] + 1):
+        if word_range is not None:
+            for k in range(word_range[0], word_range[1] + 1):
                 out += [" ".join(words[i: i + k]) for i in range(len(words) - k + 1)]
-        if self._chars is not None:
+        if char_range is not None:
             stream = " " + " ".join(words) + " " if words else " "
-            for k in range(self._chars[0], self._chars[1] + 1):
+            for k in range(char_range[0], char_range[1] + 1):
                 for i in range(len(stream) - k + 1):
                     g = stream[i: i + k]
                     inner = g[1:-1] if k > 2 else ""
@@ -551,7 +539,7 @@ class TextTokenizer:
         -------
         self : TextTokenizer
         """
-        self._check()
+        self._ranges()
         if self.n_buckets is not None:
             self.vocabulary_ = None
             self.n_tokens_ = int(self.n_buckets) + 1
@@ -611,7 +599,8 @@ class TextTokenizer:
         """
         if not hasattr(self, "n_tokens_"):
             raise RuntimeError("TextTokenizer is not fitted; call fit(docs) first.")
-        if self._words is None or self._words[0] != 1:
+        word_range = self._ranges()[0]
+        if word_range is None or word_range[0] != 1:
             raise ValueError(
                 "Word sequences need word unigrams: ngram_range must start at 1; "
                 f"got {self.ngram_range!r}."

@@ -6,6 +6,8 @@ The constraints subclass sklearn's own constraint classes, so
 error messages name them.
 """
 
+from numbers import Integral
+
 import numpy as np
 import torch
 from sklearn import get_config
@@ -19,6 +21,7 @@ from sklearn.utils._param_validation import (
 )
 
 __all__ = [
+    "NGramRange",
     "NumberInterval",
     "TorchDevice",
     "TorchModuleClass",
@@ -114,3 +117,20 @@ def invalid_param_values(constraints):
         if not any(c.is_satisfied_by(value) for c in constraints):
             values.append(value)
     return values
+
+
+class NGramRange(HasMethods):
+    """A tuple ``(min_n, max_n)`` of ints with ``1 <= min_n <= max_n``."""
+
+    def __init__(self):
+        super().__init__(["__len__"])
+
+    def is_satisfied_by(self, val):
+        return (
+            isinstance(val, tuple) and len(val) == 2
+            and all(isinstance(v, Integral) and not isinstance(v, (bool, np.bool_)) for v in val)
+            and 1 <= val[0] <= val[1]
+        )
+
+    def __str__(self):
+        return "a tuple (min_n, max_n) of ints with 1 <= min_n <= max_n"
