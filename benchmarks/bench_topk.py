@@ -10,9 +10,10 @@ so both run on the same score blocks in one process.
 Blocks are ``rows x items`` float32 scores drawn uniformly, "with ties"
 rounded to two decimals (every row then has ties at the k-th score, as
 count-based scores such as popularity or transitions have), with the row's
-seen items and a candidate mask applied as ``recommend`` does. Both engines
-must return the same items and scores (checked before timing); runs are
-interleaved, medians compared as ratios.
+seen items and a candidate mask applied as ``recommend`` does; each engine
+gets a fresh copy of the block and may write into it, as in ``recommend``.
+Both engines must return the same items and scores (checked before timing);
+runs are interleaved, medians compared as ratios.
 
 Run ``python benchmarks/bench_topk.py [--threads 1]``; it prints a table and
 writes ``docs/benchmarks/topk.rst``.
@@ -57,8 +58,8 @@ def _top_k_codes(scores, k):
 
 
 def numpy_engine(scores, k, seen, allowed):
-    """RecommenderMixin._topk_chunk as of 9bce448 (scores already computed)."""
-    scores = np.array(scores, dtype=np.float32)
+    """RecommenderMixin._topk_chunk as of 9bce448 (scores already computed, written in place)."""
+    scores = np.asarray(scores, dtype=np.float32)
     if allowed is not None:
         scores[:, ~allowed] = -np.inf
     r, c = seen
@@ -70,7 +71,8 @@ def numpy_engine(scores, k, seen, allowed):
 
 
 def package_engine(scores, k, seen, allowed):
-    return top_k(scores, k, seen=seen, allowed=allowed)
+    """RecommenderMixin._topk_chunk now (the chunk's own block, written in place)."""
+    return top_k(scores, k, seen=seen, allowed=allowed, copy=False)
 
 
 ENGINES = {"top_k (torch.topk, now)": package_engine, "NumPy argpartition (before)": numpy_engine}
@@ -103,15 +105,16 @@ def main(argv=None):
         for ties in (False, True):
             scores, seen, allowed = block(n_rows, n_items, ties, rng)
             for k in (int(v) for v in args.ks.split(",")):
-                ref = numpy_engine(scores, k, seen, allowed)
-                got = package_engine(scores, k, seen, allowed)
+                ref = numpy_engine(scores.copy(), k, seen, allowed)
+                got = package_engine(scores.copy(), k, seen, allowed)
                 if not (np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])):
                     raise SystemExit(f"{spec}, k={k}, ties={ties}: the engines disagree")
                 times = {name: [] for name in ENGINES}
                 for _ in range(args.repeats):  # interleaved
                     for name, engine in ENGINES.items():
+                        block_copy = scores.copy()  # each engine gets a fresh block, as in recommend
                         start = time.perf_counter()
-                        engine(scores, k, seen, allowed)
+                        engine(block_copy, k, seen, allowed)
                         times[name].append(time.perf_counter() - start)
                 now = np.median(times["top_k (torch.topk, now)"])
                 before = np.median(times["NumPy argpartition (before)"])

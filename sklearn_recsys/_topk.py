@@ -35,16 +35,25 @@ def _as_tensor(scores, dtype=None):
 def _tied_columns(scores, kth, k):
     """Columns of the ``k`` best scores per row, ties at ``kth`` to lower columns.
 
-    One pass over each row (no sort). ``scores`` is an array or a tensor
-    (NumPy runs it on the CPU: torch's boolean reductions are several times
-    slower there).
+    A few passes over each row, no sort. ``scores`` is an ndarray (the CPU
+    path: torch's boolean reductions are several times slower than
+    NumPy's there) or a tensor (other devices).
     """
-    above = scores > kth
-    tied = scores == kth
-    need = k - above.sum(1, keepdims=True)
-    take = above | (tied & (tied.cumsum(1) <= need))
-    cols = take.nonzero()[1] if isinstance(take, np.ndarray) else take.nonzero()[:, 1]
-    return cols.reshape(-1, k)
+    if isinstance(scores, torch.Tensor):
+        above, tied = scores > kth, scores == kth
+        need = k - above.sum(1, keepdim=True)
+        take = above | (tied & (tied.cumsum(1) <= need))
+        return take.nonzero()[:, 1].reshape(-1, k)
+    n = len(scores)
+    rows_above, cols_above = (scores > kth).nonzero()
+    need = k - np.bincount(rows_above, minlength=n)
+    rows_tied, cols_tied = (scores == kth).nonzero()  # row-major: lower columns first
+    starts = np.zeros(n, dtype=np.int64)
+    np.cumsum(np.bincount(rows_tied, minlength=n)[:-1], out=starts[1:])
+    first = np.arange(len(rows_tied)) - starts[rows_tied] < need[rows_tied]
+    rows = np.concatenate([rows_above, rows_tied[first]])
+    cols = np.concatenate([cols_above, cols_tied[first]])
+    return cols[np.lexsort((cols, rows))].reshape(n, k)
 
 
 def _select(scores, k):
@@ -63,24 +72,28 @@ def _select(scores, k):
     vals, top = vals[:, :k].contiguous(), top[:, :k].contiguous()
     if bool(bad.any()):
         rows = bad.nonzero()[:, 0]
-        sub, kth = scores[rows], vals[rows, -1:]
-        if sub.device.type == "cpu":
-            cols = torch.from_numpy(_tied_columns(sub.numpy(), kth.numpy(), k))
+        every = len(rows) == n  # no copy of the block when every row is redone
+        kth = vals[rows, -1:]
+        if scores.device.type == "cpu":
+            block = scores.numpy()
+            sub = block if every else block[rows.numpy()]
+            cols = torch.from_numpy(_tied_columns(sub, kth.numpy(), k))
+            sub = torch.from_numpy(sub)
         else:
+            sub = scores if every else scores[rows]
             cols = _tied_columns(sub, kth, k)
         top[rows] = cols
         vals[rows] = sub.gather(1, cols)
     return vals, top
 
 
-def top_k(scores, k, *, seen=None, allowed=None, fallback=None, empty=None):
+def top_k(scores, k, *, seen=None, allowed=None, fallback=None, empty=None, copy=True):
     """Top-``k`` item codes and scores of each row under the ranking rules.
 
     Parameters
     ----------
     scores : ndarray or torch.Tensor of shape (n_rows, n_items)
-        Scores, higher is better. A tensor is ranked on its device and
-        modified in place; an array is copied.
+        Scores, higher is better. A tensor is ranked on its device.
     k : int
         Items per row, at most ``n_items``.
     seen : tuple of (row ids, item codes) or None
@@ -92,6 +105,9 @@ def top_k(scores, k, *, seen=None, allowed=None, fallback=None, empty=None):
         Scores of the rows flagged in ``empty``.
     empty : ndarray of bool of shape (n_rows,) or None
         Rows scored by ``fallback`` (no known history item).
+    copy : bool, default=True
+        Work on a copy of ``scores``; False lets the rules write into it
+        (a score block made for this call).
 
     Returns
     -------
@@ -101,14 +117,18 @@ def top_k(scores, k, *, seen=None, allowed=None, fallback=None, empty=None):
         Their scores (``SEEN`` for seen items that fill a list).
     """
     if isinstance(scores, torch.Tensor):
-        s = scores
-    else:  # own copy: the caller's array is never modified
-        s = torch.from_numpy(np.array(scores, dtype=np.float32))
+        s = scores.clone() if copy else scores
+    else:
+        arr = np.asarray(scores, dtype=np.float32)
+        if (copy and arr is scores) or not arr.flags.writeable or not arr.flags.c_contiguous:
+            arr = np.array(arr, dtype=np.float32, order="C")
+        s = torch.from_numpy(arr)
     dev = s.device
     if empty is not None and empty.any():
-        s[torch.from_numpy(empty).to(dev)] = _as_tensor(fallback, np.float32).to(dev, s.dtype)
-    if allowed is not None:
-        s[:, torch.from_numpy(~allowed).to(dev)] = float("-inf")
+        rows = torch.from_numpy(np.flatnonzero(empty)).to(dev)
+        s[rows] = _as_tensor(fallback, np.float32).to(dev, s.dtype)
+    if allowed is not None and not allowed.all():
+        s.index_fill_(1, torch.from_numpy(np.flatnonzero(~allowed)).to(dev), float("-inf"))
     if seen is not None and len(seen[1]):
         r = torch.from_numpy(seen[0]).to(dev)
         c = torch.from_numpy(seen[1]).to(dev)

@@ -277,6 +277,7 @@ class RecommenderMixin:
             self._score_chunk(queries), k,
             seen=(queries.row_ids(), queries.codes) if exclude_seen else None,
             allowed=allowed, fallback=self._fallback_scores(), empty=queries.lengths() == 0,
+            copy=False,  # the chunk's own score block
         )
 
     def _candidate_mask(self, candidates):
