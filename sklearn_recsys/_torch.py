@@ -33,8 +33,9 @@ class TorchMixin:
       other attribute as a constructor parameter (``get_params``, ``clone``),
       so nothing else is set on the estimator outside ``__init__``.
 
-    Subclasses define ``_initialize_needs``: a fitted attribute ``initialize``
-    requires, and the message raised without it.
+    Subclasses whose network is sized by fitted state define
+    ``_initialize_needs``: the fitted attribute ``initialize`` requires, and
+    the message raised without it.
     """
 
     _parameter_constraints: dict = {}
@@ -64,9 +65,10 @@ class TorchMixin:
 
     def initialize(self):
         """Build the network, loss and optimizer; needs the fitted state."""
-        attribute, message = self._initialize_needs
-        if not hasattr(self, attribute):
-            raise ValueError(message)
+        if self._initialize_needs is not None:
+            attribute, message = self._initialize_needs
+            if not hasattr(self, attribute):
+                raise ValueError(message)
         self.device_ = self._resolve_device()
         with self._on_device():
             return super().initialize()
