@@ -125,7 +125,9 @@ class TorchMixin:
 
 def _skorch_param_entries():
     """skorch's ``NeuralNet`` parameter entries: name -> (type, body lines)."""
-    doc = inspect.cleandoc(NeuralNet.__doc__)
+    doc = inspect.cleandoc(NeuralNet.__doc__ or "")
+    if "Parameters\n----------\n" not in doc:
+        return {}  # a skorch without the section: every entry falls back
     section = doc.split("Parameters\n----------\n", 1)[1].split("\nAttributes\n", 1)[0]
     entries = {}
     for block in re.split(r"\n(?=\w+ : )", "\n" + section):
@@ -180,8 +182,9 @@ def skorch_params_doc(cls, names, extra=None):
     extra = extra or {}
     out = []
     for name in names:
-        kind, body = entries[name]
-        default = signature[name].default
+        # a skorch whose docstring lacks the entry still imports: point to it
+        kind, body = entries.get(name, ("object", [f"See ``{name}`` of :class:`skorch.NeuralNet`."]))
+        default = signature[name].default if name in signature else inspect.Parameter.empty
         head = f"{name} : {kind}"
         if default is not inspect.Parameter.empty:
             head += f", default={_default_repr(default)}"
