@@ -4,7 +4,7 @@ Every recommender ranks through ``sklearn_recsys._topk.top_k`` (``torch.topk``
 on the scores' device; only rows whose (k+1)-th score ties the k-th are
 redone, in one pass). Until commit 9bce448 the baselines ranked with
 ``argpartition`` plus an exact tie repair, and the intent model with its own
-torch copy; the NumPy engine is reproduced below verbatim (as ``numpy_engine``)
+torch copy; the NumPy engine is kept verbatim in the script (``numpy_engine``)
 so both run on the same score blocks in one process.
 
 Blocks are ``rows x items`` float32 scores drawn uniformly, "with ties"
