@@ -58,17 +58,6 @@ def test_public_functions_declare_every_parameter(name):
     assert set(func._skl_parameter_constraints) == set(inspect.signature(func).parameters)
 
 
-@pytest.mark.parametrize(
-    "name, param",
-    [(name, param) for name, func in FUNCTIONS.items() for param in func._skl_parameter_constraints],
-)
-def test_public_functions_reject_invalid_parameters(name, param):
-    func = FUNCTIONS[name]
-    for value in invalid_param_values(func._skl_parameter_constraints[param]):
-        with pytest.raises(InvalidParameterError, match=f"The '{param}' parameter of {name} must be"):
-            func(**{**REQUIRED[name], param: value})
-
-
 @pytest.mark.parametrize("name", [*SPLITTERS, *ESTIMATORS])
 def test_classes_declare_every_parameter(name):
     cls = {**SPLITTERS, **ESTIMATORS}[name]
@@ -78,29 +67,38 @@ def test_classes_declare_every_parameter(name):
         assert set(cls._parameter_constraints) == own
 
 
-@pytest.mark.parametrize(
-    "name, param",
-    [(name, param) for name, cls in SPLITTERS.items() for param in cls._parameter_constraints],
-)
-def test_splitters_reject_invalid_parameters(name, param):
-    Splitter = SPLITTERS[name]
-    for value in invalid_param_values(Splitter._parameter_constraints[param]):
-        cv = Splitter(**{param: value})
-        # checked before X is read, as fit checks an estimator's parameters
-        match = f"The '{param}' parameter of {name} must be"
-        with pytest.raises(InvalidParameterError, match=match):
-            cv.get_n_splits()
-        with pytest.raises(InvalidParameterError, match=match):
-            next(cv.split(None, None))
+# What must raise for an invalid value, per kind of public name: each
+# returns the calls that read the parameter (before any data is read).
+def _function_calls(name, param, value):
+    return [lambda: FUNCTIONS[name](**{**REQUIRED[name], param: value})]
+
+
+def _splitter_calls(name, param, value):
+    cv = SPLITTERS[name](**{param: value})
+    return [cv.get_n_splits, lambda: next(cv.split(None, None))]
+
+
+def _estimator_calls(name, param, value):
+    return [lambda: ESTIMATORS[name](**{param: value}).fit(None)]
+
+
+CASES = [
+    (name, param, constraints, calls)
+    for table, attribute, calls in [
+        (FUNCTIONS, "_skl_parameter_constraints", _function_calls),
+        (SPLITTERS, "_parameter_constraints", _splitter_calls),
+        (ESTIMATORS, "_parameter_constraints", _estimator_calls),
+    ]
+    for name, obj in table.items()
+    for param, constraints in getattr(obj, attribute).items()
+]
 
 
 @pytest.mark.parametrize(
-    "name, param",
-    [(name, param) for name, cls in ESTIMATORS.items() for param in cls._parameter_constraints],
+    "name, param, constraints, calls", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES],
 )
-def test_estimators_reject_invalid_parameters(name, param):
-    Estimator = ESTIMATORS[name]
-    for value in invalid_param_values(Estimator._parameter_constraints[param]):
-        # checked before X is read
-        with pytest.raises(InvalidParameterError, match=f"The '{param}' parameter of {name} must be"):
-            Estimator(**{param: value}).fit(None)
+def test_invalid_parameters_raise_naming_them(name, param, constraints, calls):
+    for value in invalid_param_values(constraints):
+        for call in calls(name, param, value):
+            with pytest.raises(InvalidParameterError, match=f"The '{param}' parameter of {name} must be"):
+                call()

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
-from sklearn.utils._param_validation import Options, RealNotInt, StrOptions
+from sklearn.utils._param_validation import Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
@@ -19,7 +19,6 @@ from skorch.utils import to_tensor
 
 from .._torch import TorchMixin, with_skorch_params
 from ..utils._param_validation import (
-    NGramRange,
     NumberInterval,
     TorchDevice,
     TorchModuleClass,
@@ -291,12 +290,8 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
         "list_columns": _columns_param(),
         "numeric_columns": _columns_param(),
         "tower": [StrOptions(set(TOWERS))],
-        "ngram_range": [None, NGramRange()],
-        "char_ngram_range": [None, NGramRange()],
-        "n_buckets": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
-        "min_df": [NumberInterval(numbers.Integral, 1, None, closed="left"),
-                   NumberInterval(RealNotInt, 0, 1, closed="right")],
-        "max_features": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
+        # the tokeniser's own rules (n-gram ranges, vocabulary)
+        **{k: v for k, v in TextTokenizer._parameter_constraints.items() if k != "lowercase"},
         "max_length": [NumberInterval(numbers.Integral, 1, None, closed="left")],
         "pretrained_model": [str, os.PathLike],
         "temperature": [NumberInterval(numbers.Real, 0, None, closed="neither")],
