@@ -35,25 +35,25 @@ def _as_tensor(scores, dtype=None):
 def _tied_columns(scores, kth, k):
     """Columns of the ``k`` best scores per row, ties at ``kth`` to lower columns.
 
-    A few passes over each row, no sort. ``scores`` is an ndarray (the CPU
-    path: torch's boolean reductions are several times slower than
-    NumPy's there) or a tensor (other devices).
+    A few passes over each row, no sort of the row. ``scores`` is an ndarray
+    (the CPU path: torch's boolean reductions are several times slower than
+    NumPy's there) or a tensor (other devices); the same code serves both.
     """
     if isinstance(scores, torch.Tensor):
-        above, tied = scores > kth, scores == kth
-        need = k - above.sum(1, keepdim=True)
-        take = above | (tied & (tied.cumsum(1) <= need))
-        return take.nonzero()[:, 1].reshape(-1, k)
-    n = len(scores)
-    rows_above, cols_above = (scores > kth).nonzero()
-    need = k - np.bincount(rows_above, minlength=n)
-    rows_tied, cols_tied = (scores == kth).nonzero()  # row-major: lower columns first
-    starts = np.zeros(n, dtype=np.int64)
-    np.cumsum(np.bincount(rows_tied, minlength=n)[:-1], out=starts[1:])
-    first = np.arange(len(rows_tied)) - starts[rows_tied] < need[rows_tied]
-    rows = np.concatenate([rows_above, rows_tied[first]])
-    cols = np.concatenate([cols_above, cols_tied[first]])
-    return cols[np.lexsort((cols, rows))].reshape(n, k)
+        xp, nonzero = torch, lambda a: torch.nonzero(a, as_tuple=True)
+        arange = lambda n: torch.arange(n, device=scores.device)  # noqa: E731
+    else:
+        xp, nonzero, arange = np, np.nonzero, np.arange
+    n, m = scores.shape
+    rows_above, cols_above = nonzero(scores > kth)
+    need = k - xp.bincount(rows_above, minlength=n)
+    rows_tied, cols_tied = nonzero(scores == kth)  # row-major: lower columns first
+    counts = xp.bincount(rows_tied, minlength=n)
+    starts = xp.cumsum(counts, 0) - counts
+    first = arange(len(rows_tied)) - starts[rows_tied] < need[rows_tied]
+    rows = xp.concatenate([rows_above, rows_tied[first]])
+    cols = xp.concatenate([cols_above, cols_tied[first]])
+    return cols[xp.argsort(rows * m + cols)].reshape(n, k)
 
 
 def _select(scores, k):

@@ -273,10 +273,13 @@ class RecommenderMixin:
 
     def _topk_chunk(self, queries, k, exclude_seen, allowed):
         """Top-``k`` codes and scores of a chunk of queries."""
+        empty = queries.lengths() == 0
         return top_k(
             self._score_chunk(queries), k,
             seen=(queries.row_ids(), queries.codes) if exclude_seen else None,
-            allowed=allowed, fallback=self._fallback_scores(), empty=queries.lengths() == 0,
+            allowed=allowed, empty=empty,
+            # an (n_items,) array: only made for chunks that need it
+            fallback=self._fallback_scores() if empty.any() else None,
             copy=False,  # the chunk's own score block
         )
 

@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import torch
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sklearn_recsys._topk import top_k_columns
+from sklearn_recsys._topk import _tied_columns, top_k_columns
 from sklearn_recsys.baselines import EASE, ItemKNN, Popularity, Transition
 from sklearn_recsys.baselines._ease import _ease_dual, _ease_primal, _gram_upper
 
@@ -210,6 +211,8 @@ def test_popularity_ties_broken_by_id_even_at_the_cut():
 
 
 def test_top_k_columns_matches_a_full_sort():
+    # the tie repair runs on NumPy views on the CPU and on tensors on other
+    # devices: one code, both must pick the k best, ties to the lower columns
     rng = np.random.default_rng(0)
     for _ in range(200):
         n, m = rng.integers(1, 6), rng.integers(2, 40)
@@ -218,6 +221,10 @@ def test_top_k_columns_matches_a_full_sort():
         scores[:, rng.integers(0, m, size=m // 3)] = -np.inf
         ref = np.lexsort((np.broadcast_to(np.arange(m), (n, m)), -scores), axis=1)[:, :k]
         assert_array_equal(np.sort(top_k_columns(scores, k), axis=1), np.sort(ref, axis=1))
+        kth = np.take_along_axis(scores, ref[:, -1:], axis=1)
+        assert_array_equal(_tied_columns(scores, kth, k), np.sort(ref, axis=1))
+        tensor = _tied_columns(torch.from_numpy(scores), torch.from_numpy(kth), k)
+        assert_array_equal(tensor.numpy(), np.sort(ref, axis=1))
 
 
 @pytest.mark.parametrize(

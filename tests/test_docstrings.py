@@ -127,8 +127,6 @@ def test_api_reference_lists_every_public_name():
 def test_skorch_parameters_are_documented_from_skorch(cls_name):
     # skorch's own parameters take skorch's text (and this class's default),
     # as skorch's NeuralNetClassifier derives its docstring from NeuralNet's
-    import inspect as _inspect
-
     from skorch import NeuralNet
 
     from sklearn_recsys.content import ContentEncoder
@@ -138,9 +136,9 @@ def test_skorch_parameters_are_documented_from_skorch(cls_name):
     doc = cls.__doc__
     assert "{skorch_params" not in doc
     entries = {e.name: e for e in _doc(cls)["Parameters"]}
-    skorch_lr = _inspect.cleandoc(NeuralNet.__doc__).split("\nlr : ")[1].split("\n\n")[0]
+    skorch_lr = inspect.cleandoc(NeuralNet.__doc__).split("\nlr : ")[1].split("\n\n")[0]
     first_line = skorch_lr.splitlines()[1].strip()  # "Learning rate passed to the optimizer. ..."
     assert first_line in " ".join(entries["lr"].desc)
-    default = _inspect.signature(cls.__init__).parameters["lr"].default
+    default = inspect.signature(cls.__init__).parameters["lr"].default
     assert entries["lr"].type == f"float, default={default!r}"
     assert entries["optimizer"].type.endswith("default=torch.optim.Adam")

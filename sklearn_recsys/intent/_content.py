@@ -20,6 +20,8 @@ import torch.nn.functional as F
 from sklearn.base import clone
 from torch import nn
 
+from ..content._text import _is_missing
+
 __all__ = [
     "_HybridItems",
     "catalogue_ids",
@@ -31,14 +33,10 @@ __all__ = [
 ]
 
 
-def is_missing(text):
-    return text is None or (isinstance(text, float) and np.isnan(text))
-
-
 def is_blank(text):
     """No query: missing or only whitespace (other non-strings are not blank,
     so that they reach the type check)."""
-    return is_missing(text) or (isinstance(text, str) and not text.strip())
+    return _is_missing(text) or (isinstance(text, str) and not text.strip())
 
 
 def catalogue_ids(items):
@@ -91,7 +89,7 @@ def query_features(encoder, frame, column, rows=None):
     texts = frame[column].to_numpy(dtype=object)
     if rows is not None:
         texts = texts[rows]
-    texts = ["" if is_missing(t) else t for t in texts]
+    texts = ["" if _is_missing(t) else t for t in texts]  # the catalogue's rule
     bad = [t for t in texts if not isinstance(t, str)]
     if bad:
         raise TypeError(f"Query column {column!r} must hold strings; got {type(bad[0]).__name__}.")

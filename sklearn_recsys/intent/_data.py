@@ -106,7 +106,7 @@ class Holdout(torch.utils.data.Dataset):
         return x, self.targets[rows]
 
 
-def _hold_out(seqs, lengths, validation, rng):
+def _hold_out(lengths, validation, rng):
     """Rows whose last item is held out, drawn among sequences of 2+ items."""
     eligible = np.flatnonzero(lengths >= 2)
     n_hold = min(len(eligible), max(1, int(round(validation * len(eligible)))))
@@ -154,7 +154,7 @@ def training_data(queries, y_codes, rows, seqs, context, *, max_len, validation,
     lengths = np.fromiter((len(s) for s in seqs), np.int64, len(seqs))
     holdout = held = None
     if validation is not None:
-        held = _hold_out(seqs, lengths, validation, rng)
+        held = _hold_out(lengths, validation, rng)
         seen = Queries(*csr([seqs[i][:-1] for i in held]))
         holdout = Holdout(
             seen.padded(max_len, pad=-1) + 1,

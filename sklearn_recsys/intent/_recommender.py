@@ -483,8 +483,7 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
             )
         if not isinstance(items, pd.DataFrame) or not items.index.is_unique:
             raise TypeError("items must be a catalogue DataFrame indexed by unique item ids.")
-        old = pd.Index(self.classes_)
-        gone = ~old.isin(items.index)
+        gone = ~self._item_index_.isin(items.index)
         if gone.any():
             raise ValueError(
                 f"update_items needs every item of classes_ in the new catalogue; "

@@ -2,8 +2,10 @@
 lacks, and the helpers every declared check of the package goes through.
 
 The constraints subclass sklearn's own constraint classes, so
-``_parameter_constraints`` and ``validate_params`` accept them and sklearn's
-error messages name them.
+``_parameter_constraints`` and ``validate_params`` accept them (sklearn's
+``make_constraint`` takes no other kind) and sklearn's error messages name
+them. Rules that are a predicate on the value subclass ``HasMethods``:
+sklearn's invalid value for it (an object with no methods) breaks them too.
 """
 
 from numbers import Integral

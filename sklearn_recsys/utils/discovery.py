@@ -6,14 +6,21 @@ from importlib import import_module
 from operator import itemgetter
 from pathlib import Path
 
+from sklearn.utils._param_validation import StrOptions, validate_params
+
 __all__ = ["all_estimators"]
 
 # Not walked: test code, the command line entry point (importing it would
 # be harmless today, but it is a script, not a library module) and the
 # checks, whose helpers are not estimators of the package.
 _MODULES_TO_IGNORE = {"tests", "conftest", "__main__", "estimator_checks"}
+_TYPES = ("recommender", "transformer")
 
 
+@validate_params(
+    {"type_filter": [StrOptions(set(_TYPES)), list, None]},
+    prefer_skip_nested_validation=True,
+)
 def all_estimators(type_filter=None):
     """List the estimators of sklearn_recsys.
 
@@ -57,16 +64,10 @@ def all_estimators(type_filter=None):
     from ..base import RecommenderMixin
 
     filters = {"recommender": RecommenderMixin, "transformer": TransformerMixin}
-    if type_filter is None:
-        wanted = None
-    else:
-        wanted = [type_filter] if isinstance(type_filter, str) else list(type_filter)
-        unknown = [t for t in wanted if t not in filters]
-        if unknown:
-            raise ValueError(
-                f"type_filter must be None, one of {sorted(filters)} or a list of them; "
-                f"got {type_filter!r}."
-            )
+    wanted = None if type_filter is None else (
+        [type_filter] if isinstance(type_filter, str) else list(type_filter))
+    if wanted is not None and not set(wanted) <= set(_TYPES):
+        raise ValueError(f"type_filter lists must hold {list(_TYPES)} only; got {type_filter!r}.")
 
     package = Path(__file__).resolve().parents[1]
     classes = set()
