@@ -11,7 +11,11 @@ Where things live (one idea per module):
     holdout with its own seen items, returned as datasets.
 ``_losses``
     The losses ``loss=`` picks: full softmax, sampled softmax with log-Q
-    correction, SASRec's BCE.
+    correction, SASRec's BCE; the item table they read (all rows, or only
+    the sampled ones).
+``_optim``
+    :class:`LazyAdam`: Adam with row-wise updates of sparse gradients
+    (sampled losses: a step costs what it touches, not the catalogue).
 ``_context``
     Numeric context columns and their fitted ``StandardScaler``.
 ``_content``
@@ -28,11 +32,13 @@ Ranking (top-k with the package's rules) is shared by every recommender:
 
 from ._callbacks import RankingEarlyStopping
 from ._modules import GRUTower, LSTMTower, SequenceTower, TransformerTower
+from ._optim import LazyAdam
 from ._recommender import IntentRecommender
 
 __all__ = [
     "GRUTower",
     "IntentRecommender",
+    "LazyAdam",
     "LSTMTower",
     "RankingEarlyStopping",
     "SequenceTower",

@@ -1,11 +1,13 @@
 """Next-item losses of IntentRecommender, as criteria.
 
 Each loss is a ``torch.nn.Module`` called as
-``loss(hidden, target, item_vectors, item_mask=None)``: ``hidden`` holds the
+``loss(hidden, target, items, item_mask=None)``: ``hidden`` holds the
 intent vectors of the training positions ``(n, d)``, ``target`` their next
-item codes ``(n,)``, ``item_vectors`` the tied output table
-``(n_items, d)``; ``item_mask`` (0/1 per item, content models) marks the
-items that were seen in training. ``IntentRecommender(loss=...)`` picks one
+item codes ``(n,)``, ``items`` the tied output table as an
+:class:`ItemTable` (``items.all()``: every row; ``items.rows(codes)``: only
+those rows, so a loss that scores sampled items touches, and updates, only
+them); ``item_mask`` (0/1 per item, content models) marks the items that
+were seen in training. ``IntentRecommender(loss=...)`` picks one
 (:data:`LOSSES`) in ``initialize_criterion``; the user's ``criterion``
 (``torch.nn.CrossEntropyLoss`` by default, ``criterion__*`` parameters)
 scores the logits of the softmax losses.
@@ -15,11 +17,53 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["BCELoss", "FullSoftmaxLoss", "LOSSES", "SampledSoftmaxLoss"]
+from ._modules import SequenceTower
+
+__all__ = ["BCELoss", "FullSoftmaxLoss", "ItemTable", "LOSSES", "SampledSoftmaxLoss"]
+
+
+class ItemTable:
+    """The item vectors of a tower as the losses read them.
+
+    ``all()`` is ``module.item_vectors()``; ``rows(codes)`` looks up only
+    the given items. For a tower whose table is its plain
+    ``item_embedding`` (every built-in tower), the lookup is an embedding
+    lookup, with a sparse gradient when the embedding is ``sparse``: a step
+    then costs, and updates, only the rows it touches. Other tables (content
+    models, custom ``item_vectors``) are indexed from ``all()``.
+    """
+
+    def __init__(self, module):
+        self.module = module
+        emb = getattr(module, "item_embedding", None)
+        own = getattr(type(module), "item_vectors", None)
+        self._embedding = (
+            emb if isinstance(emb, nn.Embedding) and own is SequenceTower.item_vectors else None
+        )
+
+    def __len__(self):
+        if self._embedding is not None:
+            return self._embedding.num_embeddings - 1
+        return len(self.all())
+
+    def all(self):
+        """Every item's vector, ``(n_items, d)`` in code order."""
+        return self.module.item_vectors()
+
+    def rows(self, codes):
+        """Vectors of the items ``codes`` (any shape), ``codes.shape + (d,)``."""
+        emb = self._embedding
+        if emb is None:
+            return self.all()[codes]
+        return F.embedding(codes + 1, emb.weight, padding_idx=0, sparse=emb.sparse)
 
 
 class _ItemLoss(nn.Module):
     """Base of the losses: the user's criterion and the negatives per step."""
+
+    # losses that score only sampled items: the item table can take sparse
+    # (row-wise) updates
+    samples_items = False
 
     def __init__(self, criterion=None, n_negatives=256):
         super().__init__()
@@ -39,8 +83,8 @@ class FullSoftmaxLoss(_ItemLoss):
     pushed down.
     """
 
-    def forward(self, hidden, target, item_vectors, item_mask=None):
-        logits = hidden @ item_vectors.T
+    def forward(self, hidden, target, items, item_mask=None):
+        logits = hidden @ items.all().T
         if item_mask is not None:
             logits = logits.masked_fill(item_mask[None, :] == 0, float("-inf"))
         return self.criterion(logits, target)
@@ -54,23 +98,40 @@ class SampledSoftmaxLoss(_ItemLoss):
     Senecal, 2008; Yi et al., 2019), so the loss estimates the full softmax;
     a negative equal to a position's target is masked out for it. Items
     never seen in training are never drawn (content models). The proposal
-    ``q`` is set by :meth:`set_popularity` before training.
+    is set by :meth:`set_popularity` before training: ``q`` and its
+    cumulative sum, so a draw costs ``O(n_negatives log n_items)`` (a
+    binary search per negative), not a pass over the catalogue; only the
+    target and negative rows of the item table are read.
     """
+
+    samples_items = True
 
     def __init__(self, criterion=None, n_negatives=256):
         super().__init__(criterion, n_negatives)
         self.register_buffer("q", torch.empty(0))
+        self.register_buffer("log_q", torch.empty(0))
+        self.register_buffer("cdf", torch.empty(0, dtype=torch.float64))
 
     def set_popularity(self, counts, trained=None):
-        q = counts.float() + 1.0
+        q = counts.double() + 1.0
         if trained is not None:  # items never trained on stay out
             q = q * trained
-        self.q = q / q.sum()
+        q = q / q.sum()
+        self.q = q.float()
+        self.log_q = q.log().float()
+        self.cdf = q.cumsum(0)
 
-    def forward(self, hidden, target, item_vectors, item_mask=None):
-        neg = torch.multinomial(self.q, self.n_negatives, replacement=True)
-        pos = (hidden * item_vectors[target]).sum(-1) - self.q[target].log()
-        logits = hidden @ item_vectors[neg].T - self.q[neg].log()
+    def sample(self, n):
+        """``n`` item codes drawn from ``q``, with replacement."""
+        u = torch.rand(n, dtype=torch.float64, device=self.cdf.device) * self.cdf[-1]
+        # right-continuous inverse of the CDF: items with q = 0 are never drawn
+        return torch.searchsorted(self.cdf, u, right=True).clamp_(max=len(self.cdf) - 1)
+
+    def forward(self, hidden, target, items, item_mask=None):
+        neg = self.sample(self.n_negatives)
+        vectors = items.rows(torch.cat([target, neg]))
+        pos = (hidden * vectors[: len(target)]).sum(-1) - self.log_q[target]
+        logits = hidden @ vectors[len(target):].T - self.log_q[neg]
         logits = logits.masked_fill(neg[None, :] == target[:, None], float("-inf"))
         logits = torch.cat([pos[:, None], logits], dim=1)
         return self.criterion(logits, torch.zeros_like(target))
@@ -83,10 +144,12 @@ class BCELoss(_ItemLoss):
     Kept for comparison with the original SASRec; ``criterion`` is not used.
     """
 
-    def forward(self, hidden, target, item_vectors, item_mask=None):
-        neg = torch.randint(0, len(item_vectors), (len(target), self.n_negatives), device=hidden.device)
-        pos = (hidden * item_vectors[target]).sum(-1)
-        negs = torch.einsum("nd,nkd->nk", hidden, item_vectors[neg])
+    samples_items = True
+
+    def forward(self, hidden, target, items, item_mask=None):
+        neg = torch.randint(0, len(items), (len(target), self.n_negatives), device=hidden.device)
+        pos = (hidden * items.rows(target)).sum(-1)
+        negs = torch.einsum("nd,nkd->nk", hidden, items.rows(neg))
         return (
             F.binary_cross_entropy_with_logits(pos, torch.ones_like(pos))
             + F.binary_cross_entropy_with_logits(negs, torch.zeros_like(negs))

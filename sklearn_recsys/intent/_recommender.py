@@ -26,7 +26,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from .._torch import TorchMixin, with_skorch_params
-from ..base import Queries, RecommenderMixin
+from ..base import _CHUNK_SCORES, Queries, RecommenderMixin
 from ..utils._param_validation import NumberInterval, TorchDevice, TorchModuleClass
 from ..utils._sequences import check_item_ids
 from ._content import (
@@ -39,8 +39,9 @@ from ._content import (
 )
 from ._context import context_features, fit_context
 from ._data import Holdout, Windows, csr, training_data
-from ._losses import LOSSES
+from ._losses import LOSSES, ItemTable
 from ._modules import TOWERS
+from ._optim import LazyAdam
 
 __all__ = ["IntentRecommender"]
 
@@ -116,6 +117,18 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         mean negative term), for comparison.
     n_negatives : int, default=256
         Negatives per batch (sampled softmax) or per position (BCE).
+    sparse_items : "auto" or bool, default="auto"
+        Row-wise (sparse) updates of the item table: a training step then
+        reads and updates only the rows of its batch's items and negatives,
+        so its cost does not grow with the catalogue. The item embedding
+        gets sparse gradients (``nn.Embedding(sparse=True)``) and the
+        default Adam becomes :class:`LazyAdam` (torch's Adam for the dense
+        layers; for the item table, lazy updates of the touched rows and
+        their moments). "auto": on for the losses that score sampled items
+        (``"sampled_softmax"``, ``"bce"``) with ``optimizer=torch.optim.Adam``
+        and an ID-only model; off otherwise (``"ce"`` touches every item at
+        every step). True with another optimizer needs one that accepts
+        sparse gradients (``torch.optim.SGD``, ``Adagrad``, ``SparseAdam``).
     validation : float or None, default=None
         Share of the training sequences, in (0, 1], whose last item is held
         out; after every epoch the NDCG@10 of those items (their histories
@@ -272,6 +285,7 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         "max_len": [NumberInterval(Integral, 1, None, closed="left")],
         "loss": [StrOptions(set(LOSSES))],
         "n_negatives": [NumberInterval(Integral, 1, None, closed="left")],
+        "sparse_items": [StrOptions({"auto"}), "boolean"],
         "validation": [None, NumberInterval(Real, 0, 1, closed="right")],
         "context_columns": [None, StrOptions({"auto"}), list, tuple],
         "item_encoder": [None, HasMethods(["fit", "featurize"])],
@@ -307,6 +321,7 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         max_len=50,
         loss="ce",
         n_negatives=256,
+        sparse_items="auto",
         validation=None,
         context_columns=None,
         item_encoder=None,
@@ -333,6 +348,7 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         self.max_len = max_len
         self.loss = loss
         self.n_negatives = n_negatives
+        self.sparse_items = sparse_items
         self.validation = validation
         self.context_columns = context_columns
         self.item_encoder = item_encoder
@@ -426,7 +442,28 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
                 query=getattr(self, "query_column_", None) is not None,
                 cold_neighbors=self.cold_neighbors, cold_scale=self.cold_scale,
             )
+        elif self._sparse_items() and isinstance(getattr(module, "item_embedding", None), torch.nn.Embedding):
+            module.item_embedding.sparse = True
         self.module_ = module
+        return self
+
+    def _sparse_items(self):
+        """Whether the item table takes sparse (row-wise) updates."""
+        if self.sparse_items == "auto":
+            return (
+                LOSSES[self.loss].samples_items
+                and self.optimizer in (torch.optim.Adam, LazyAdam)
+                and getattr(self, "item_encoder_", None) is None
+            )
+        return bool(self.sparse_items)
+
+    def initialize_optimizer(self, *args, **kwargs):
+        """skorch's optimizer; Adam becomes LazyAdam with sparse item updates."""
+        if not (self._sparse_items() and self.optimizer is torch.optim.Adam):
+            return super().initialize_optimizer(*args, **kwargs)
+        named = self.get_all_learnable_params()
+        args, kwargs = self.get_params_for_optimizer("optimizer", named)
+        self.optimizer_ = LazyAdam(*args, **kwargs)
         return self
 
     def initialize_criterion(self):
@@ -689,7 +726,7 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         y = to_tensor(y_true, device=self.device_)[:, -length:]
         items = to_tensor(X["items"], device=self.device_)[:, -length:]
         keep = (y > 0) & (items > 0)
-        weights = self.module_.item_vectors()
+        weights = ItemTable(self.module_)
         hybrid = self._hybrid()
         mask = None if hybrid is None else hybrid.id_mask
         loss = self.criterion_(y_pred[keep], y[keep] - 1, weights, mask)
@@ -753,8 +790,28 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         with torch.no_grad():
             return h @ self.module_.item_vectors().detach().float().T
 
+    def _score_blocks(self, queries):
+        """Scores in blocks of items (``_CHUNK_SCORES`` per block), on the device.
+
+        One block (``_score_chunk``) when the catalogue fits; otherwise the
+        intents are computed once and scored against one range of item
+        vectors at a time, so ranking a 10^6-item catalogue never holds a
+        ``rows x n_items`` block.
+        """
+        h = self._intent(queries)
+        with torch.no_grad():
+            vectors = self.module_.item_vectors().detach().float()
+            width = max(1, _CHUNK_SCORES // max(1, len(h)))
+            for start in range(0, len(vectors), width):
+                yield start, h @ vectors[start:start + width].T
+
     def _chunk_rows(self):
         return min(super()._chunk_rows(), 4096)
+
+    def _rank_rows(self):
+        # items are scored in blocks, so the rows per chunk need not shrink
+        # as the catalogue grows
+        return 4096
 
     def transform(self, X):
         """Intent vectors: the representation of each query.
