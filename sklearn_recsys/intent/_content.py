@@ -164,7 +164,7 @@ class _HybridItems(nn.Module):
         if self.frozen:
             content.requires_grad_(False)
         self.set_catalogue(features, id_mask)
-        self._step = None
+        self._step = self._rows = None
 
     @property
     def embedding_dim(self):
@@ -215,6 +215,23 @@ class _HybridItems(nn.Module):
             return self.content(**feats)
         return torch.cat([self.content(**_select(feats, slice(s, s + step))) for s in range(0, n, step)])
 
+    def compute_rows(self, codes):
+        """Training-time vectors of the items ``codes`` only, ``(len(codes), d)``.
+
+        The rows of :meth:`compute` (same ID mask and dropout rule), with the
+        content tower run on those items' features alone.
+        """
+        ids = self.id_embedding(codes + 1)
+        mask = self.id_mask[codes].to(ids.dtype)
+        if self.training and self.id_dropout > 0:
+            mask = mask * (torch.rand_like(mask) >= self.id_dropout).to(ids.dtype)
+        if self.frozen:
+            content = self._content_vectors()[codes]
+        else:
+            feats = {k: v.to(self._device()) for k, v in _select(self.features, codes.cpu()).items()}
+            content = self.content(**feats)
+        return ids * mask[:, None] + self.content_projection(content.to(ids.dtype))
+
     def compute(self):
         """The table ``(n_items + 1, d)``: padding row, then items in code order."""
         ids = self.id_embedding.weight[1:]
@@ -251,16 +268,35 @@ class _HybridItems(nn.Module):
         return table
 
     # caching: one table per training step, one per fitted state at inference
-    def begin_step(self):
+    def begin_step(self, codes=None):
+        """Compute this step's vectors once: the whole table, or with
+        ``codes`` (every item code the step will read: its batch and its
+        sampled negatives) only those rows, so a step of a sampled loss
+        encodes what it reads, not the catalogue."""
         self._eval = None
-        self._step = self.compute()
+        if codes is None:
+            self._step, self._rows = self.compute(), None
+        else:
+            codes = torch.unique(codes)
+            self._step, self._rows = None, (codes, self.compute_rows(codes))
 
     def end_step(self):
-        self._step = None
+        self._step = self._rows = None
 
     def clear_cache(self):
         self._eval = None
-        self._step = None
+        self._step = self._rows = None
+
+    def rows(self, codes):
+        """Vectors of the items ``codes`` (any shape): ``codes.shape + (d,)``."""
+        if self._rows is None:
+            return self.weight[1:][codes]
+        known, table = self._rows
+        flat = codes.reshape(-1)
+        at = torch.searchsorted(known, flat).clamp_(max=len(known) - 1)
+        if not bool((known[at] == flat).all()):  # pragma: no cover - a bug, not user input
+            raise RuntimeError("an item read by this step was not computed in begin_step")
+        return table[at].reshape(*codes.shape, -1)
 
     @property
     def weight(self):
@@ -273,6 +309,11 @@ class _HybridItems(nn.Module):
         return self.compute()
 
     def forward(self, idx):
+        if self._rows is not None:
+            pad = idx == 0
+            # padding reads any computed row, then zeros
+            out = self.rows(torch.where(pad, self._rows[0][0], idx - 1))
+            return out.masked_fill(pad[..., None], 0.0)
         return F.embedding(idx, self.weight)
 
     def embed_queries(self, features):
@@ -282,5 +323,5 @@ class _HybridItems(nn.Module):
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_step"] = state["_eval"] = state["_frozen_content"] = None
+        state["_step"] = state["_rows"] = state["_eval"] = state["_frozen_content"] = None
         return state

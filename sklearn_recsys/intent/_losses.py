@@ -53,9 +53,12 @@ class ItemTable:
     def rows(self, codes):
         """Vectors of the items ``codes`` (any shape), ``codes.shape + (d,)``."""
         emb = self._embedding
-        if emb is None:
-            return self.all()[codes]
-        return F.embedding(codes + 1, emb.weight, padding_idx=0, sparse=emb.sparse)
+        if emb is not None:
+            return F.embedding(codes + 1, emb.weight, padding_idx=0, sparse=emb.sparse)
+        table = getattr(self.module, "item_embedding", None)
+        if hasattr(table, "rows"):  # the hybrid table: the rows of this step
+            return table.rows(codes)
+        return self.all()[codes]
 
 
 class _ItemLoss(nn.Module):
@@ -73,6 +76,12 @@ class _ItemLoss(nn.Module):
     def set_popularity(self, counts, trained=None):
         """Training counts of the items (a tensor on the model's device) and
         which were trained (content models); losses that sample use them."""
+
+    def draw_step(self):
+        """Items this loss will read at the next call besides the batch's
+        (drawn now, so a content model computes just those rows), or None
+        when it reads every item or draws per position."""
+        return None
 
 
 class FullSoftmaxLoss(_ItemLoss):
@@ -111,6 +120,7 @@ class SampledSoftmaxLoss(_ItemLoss):
         self.register_buffer("q", torch.empty(0))
         self.register_buffer("log_q", torch.empty(0))
         self.register_buffer("cdf", torch.empty(0, dtype=torch.float64))
+        self._drawn = None  # negatives drawn by draw_step for the next call
 
     def set_popularity(self, counts, trained=None):
         q = counts.double() + 1.0
@@ -121,6 +131,10 @@ class SampledSoftmaxLoss(_ItemLoss):
         self.log_q = q.log().float()
         self.cdf = q.cumsum(0)
 
+    def draw_step(self):
+        self._drawn = self.sample(self.n_negatives)
+        return self._drawn
+
     def sample(self, n):
         """``n`` item codes drawn from ``q``, with replacement."""
         u = torch.rand(n, dtype=torch.float64, device=self.cdf.device) * self.cdf[-1]
@@ -128,7 +142,9 @@ class SampledSoftmaxLoss(_ItemLoss):
         return torch.searchsorted(self.cdf, u, right=True).clamp_(max=len(self.cdf) - 1)
 
     def forward(self, hidden, target, items, item_mask=None):
-        neg = self.sample(self.n_negatives)
+        neg, self._drawn = self._drawn, None
+        if neg is None:
+            neg = self.sample(self.n_negatives)
         vectors = items.rows(torch.cat([target, neg]))
         pos = (hidden * vectors[: len(target)]).sum(-1) - self.log_q[target]
         logits = hidden @ vectors[len(target):].T - self.log_q[neg]

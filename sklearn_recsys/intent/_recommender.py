@@ -711,7 +711,7 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         try:
             with self._autocast():
                 if hybrid is not None:
-                    hybrid.begin_step()  # one catalogue pass per step
+                    hybrid.begin_step(self._step_items(Xi, yi))
                 hidden = self.infer(Xi, **fit_params)
                 loss = self.get_loss(hidden, yi, X=Xi, training=True)
             loss.backward()
@@ -719,6 +719,17 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
             if hybrid is not None:
                 hybrid.end_step()
         return {"loss": loss, "y_pred": hidden}
+
+    def _step_items(self, Xi, yi):
+        """Item codes a training step reads (its batch and its negatives), or
+        None when the loss reads every item: the hybrid table then computes
+        one pass over the catalogue per step, else only those rows."""
+        drawn = self.criterion_.draw_step()
+        if drawn is None:
+            return None
+        items = to_tensor(Xi["items"], device=self.device_)
+        y = to_tensor(yi, device=self.device_)
+        return torch.cat([items[items > 0] - 1, y[y > 0] - 1, drawn])
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """``criterion_`` over every non-padding position of a batch of windows."""

@@ -233,3 +233,36 @@ def test_rank_rows_do_not_shrink_with_the_catalogue():
     rec = IntentRecommender(**FAST).fit(X, y)
     assert rec._rank_rows() == 4096
     assert base._CHUNK_SCORES // rec._rank_rows() >= 1
+
+
+def test_content_model_with_a_sampled_loss_encodes_only_the_rows_a_step_reads(monkeypatch):
+    from sklearn_recsys.content import ContentEncoder
+    from sklearn_recsys.datasets import make_sessions, queries_from_log
+    from sklearn_recsys.intent._content import _HybridItems
+
+    data = make_sessions(n_users=120, random_state=0)
+    X, y = queries_from_log(data.interactions, n_last=1)
+    enc = ContentEncoder(text_columns=["title"], list_columns=["genres"], char_ngram_range=None,
+                         module__d_model=8, max_epochs=0, random_state=0)
+    params = dict(FAST, item_encoder=enc, items=data.items, loss="sampled_softmax", n_negatives=16)
+    passes = []
+    full_compute = _HybridItems.compute
+    monkeypatch.setattr(_HybridItems, "compute", lambda self: passes.append(self.training) or full_compute(self))
+    rec = IntentRecommender(**params).fit(X, y)
+    assert not any(passes)  # no whole-catalogue pass in any training step
+    hybrid = rec.module_.item_embedding
+    # the rows of a step are the rows of the whole table
+    hybrid.eval()
+    codes = torch.tensor([0, 3, 3, len(rec.classes_) - 1])
+    with torch.no_grad():
+        torch.testing.assert_close(hybrid.compute_rows(codes), full_compute(hybrid)[codes + 1])
+        hybrid.begin_step(codes[[1, 3]])
+        idx = torch.tensor([[0, 4, len(rec.classes_)]])  # padding, then codes 3 and n - 1
+        got = hybrid(idx)
+        hybrid.end_step()
+    torch.testing.assert_close(got[0, 1:], full_compute(hybrid)[idx[0, 1:]])
+    assert torch.equal(got[0, 0], torch.zeros_like(got[0, 0]))
+    # the full softmax still encodes the catalogue once per step
+    passes.clear()
+    IntentRecommender(**{**params, "loss": "ce", "max_epochs": 1}).fit(X, y)
+    assert any(passes)
