@@ -261,3 +261,242 @@ def top_k_blocks(blocks, k, *, seen=None, allowed=None, fallback=None, empty=Non
             merge()
     merge()
     return parts_codes[0], parts_scores[0]
+
+
+# -- sparse scores -----------------------------------------------------------------
+# Recommenders whose scores are a sparse matrix plus a rank-one dense part
+# (the classical baselines) are ranked without their (n_rows, n_items) block.
+
+# Padded blocks of the selection below hold at most this many values.
+_SPARSE_BLOCK = 1 << 22
+
+
+def _row_ids(indptr):
+    return np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+
+
+def _top_entries(indptr, columns, values, k):
+    """Mask of the ``k`` best entries of each CSR row; ties to the lower column.
+
+    The columns of a row may come in any order (no sort of the entries). Rows
+    with at most ``k`` entries keep them all; for the others the k-th best
+    value comes from ``torch.topk`` on padded blocks (rows of similar length
+    together), and the entries tied with it are taken in column order.
+    """
+    counts = np.diff(indptr)
+    many = np.flatnonzero(counts > k)
+    if not len(many):
+        return np.ones(len(values), dtype=bool)
+    kth = np.full(len(counts), -np.inf, dtype=np.float32)
+    many = many[np.argsort(-counts[many], kind="stable")]
+    start = 0
+    while start < len(many):
+        width = int(counts[many[start]])  # the longest row of this block
+        rows = many[start : start + max(1, _SPARSE_BLOCK // width)]
+        start += len(rows)
+        lengths = counts[rows]
+        block_row = np.repeat(np.arange(len(rows)), lengths)
+        offset = np.arange(len(block_row)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        block = np.full((len(rows), width), -np.inf, dtype=np.float32)
+        block[block_row, offset] = values[np.repeat(indptr[rows], lengths) + offset]
+        kth[rows] = torch.topk(torch.from_numpy(block), k, dim=1).values[:, -1].numpy()
+    row_of = _row_ids(indptr)
+    # rows with at most k entries have kth = -inf: all their entries are above
+    keep = values > kth[row_of]
+    tied = np.flatnonzero(values == kth[row_of])
+    tied = tied[np.lexsort((columns[tied], row_of[tied]))]
+    need = k - np.bincount(row_of[keep], minlength=len(counts))
+    tied_counts = np.bincount(row_of[tied], minlength=len(counts))
+    rank = np.arange(len(tied)) - np.repeat(np.cumsum(tied_counts) - tied_counts, tied_counts)
+    keep[tied[rank < need[row_of[tied]]]] = True
+    return keep
+
+
+def _contains(mat, rows, cols):
+    """Whether each ``(rows[i], cols[i])`` is a nonzero of the CSR ``mat``."""
+    if not len(rows):
+        return np.zeros(0, dtype=bool)
+    return np.asarray(mat[rows, cols]).ravel() != 0
+
+
+def _first_free(rows, positions, n_rows, size, k):
+    """Per row, the ``k`` lowest positions in ``range(size)`` not excluded.
+
+    ``(rows, positions)`` are the excluded entries (repeats allowed). Only
+    positions below ``k`` + the row's number of entries can matter; they are
+    marked in one flat bitmap (a counting sort: no sort of the entries).
+    Then the i-th free position of a row is ``i`` plus the number of its
+    sorted excluded positions ``p_t`` (0-based ``t``) with ``p_t - t <= i``:
+    one ``searchsorted`` for every row at once. Returns ``(rows, positions)``
+    row-major, increasing; rows with fewer than ``k`` free positions get
+    fewer.
+    """
+    width = np.minimum(k + np.bincount(rows, minlength=n_rows), size)
+    offset = np.cumsum(width) - width
+    near = positions < width[rows]
+    marked = np.zeros(int(width.sum()), dtype=bool)
+    marked[offset[rows[near]] + positions[near]] = True
+    flat = np.flatnonzero(marked)  # sorted: the excluded positions, row by row
+    row_of = np.searchsorted(offset, flat, side="right") - 1
+    ptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_of, minlength=n_rows), out=ptr[1:])
+    rank = np.arange(len(flat)) - ptr[:-1][row_of]
+    keys = row_of * (size + 1) + (flat - offset[row_of] - rank)
+    out_rows = np.repeat(np.arange(n_rows, dtype=np.int64), k)
+    i = np.tile(np.arange(k, dtype=np.int64), n_rows)
+    pos = i + np.searchsorted(keys, out_rows * (size + 1) + i, side="right") - ptr[:-1][out_rows]
+    ok = pos < size
+    return out_rows[ok], pos[ok]
+
+
+def top_k_sparse(
+    scores, k, *, row_weights=None, item_scores=None, order=None, levels=None,
+    seen=None, allowed=None,
+):
+    """:func:`top_k` of sparse scores plus a rank-one part, without the dense block.
+
+    Row ``r`` scores item ``j`` by
+    ``float32(scores[r, j] + row_weights[r] * item_scores[j])`` (computed in
+    float64, then rounded), or ``float32(scores[r, j])`` without a dense part.
+    The codes and scores are those :func:`top_k` gives on the dense block
+    (same ranking rules: candidates, ``SEEN``, ties to the lower code): the
+    best stored entries of each row are merged with the first items of the
+    row's order that have no stored entry, ``item_scores`` order when the
+    row's weight is positive, code order otherwise (they all score 0 then).
+    A row where float32 rounding makes items of different ``item_scores``
+    tie at its k-th score is ranked on its dense row instead (rare: huge
+    counts or tiny weights).
+
+    Parameters
+    ----------
+    scores : scipy.sparse matrix of shape (n_rows, n_items)
+        Sparse part of the scores, nonnegative, each entry stored once (as
+        in the result of a sparse product; explicit zeros are fine).
+    k : int
+        Items per row, at most the number of allowed items.
+    row_weights : ndarray of shape (n_rows,) or None
+        Nonnegative weight of the dense part of each row; None: no dense part.
+    item_scores : ndarray of shape (n_items,) or None
+        Nonnegative dense part (with ``row_weights``).
+    order : ndarray of shape (n_items,) or None
+        Item codes by decreasing ``item_scores``, ties in code order
+        (computed when None; pass it to rank several chunks).
+    levels : ndarray or None
+        The distinct values of ``item_scores``, increasing (computed when
+        None).
+    seen : tuple of (row ids, item codes) or None
+        Entries scored ``SEEN``, as in :func:`top_k`.
+    allowed : ndarray of bool of shape (n_items,) or None
+        Candidate mask, as in :func:`top_k`.
+
+    Returns
+    -------
+    codes : ndarray of shape (n_rows, k), int64
+        Item codes, best first; ties in code order.
+    scores : ndarray of shape (n_rows, k), float32
+        Their scores (``SEEN`` for seen items that fill a list).
+    """
+    import scipy.sparse as sp  # here, not at the top: additions stay at the end
+
+    s = sp.csr_matrix(scores)
+    if not s.data.all():  # explicit zeros: drop them from a copy, not the input
+        s = s.copy()
+        s.eliminate_zeros()
+    n, m = s.shape
+    dense = row_weights is not None
+    if dense:
+        weights = np.asarray(row_weights, dtype=np.float64)
+        item_scores = np.asarray(item_scores)
+    rows_s = _row_ids(s.indptr)
+    cols_s = s.indices.astype(np.int64)
+    vals_s = s.data.astype(np.float64) + weights[rows_s] * item_scores[cols_s] if dense else s.data
+    vals_s = vals_s.astype(np.float32)
+    seen_mat = None
+    if seen is not None and len(seen[1]):
+        seen_mat = sp.csr_matrix(
+            (np.ones(len(seen[1]), dtype=np.int32), (seen[0], seen[1])), shape=(n, m)
+        )
+    # stored entries of allowed unseen items: their k best per row
+    good = np.ones(len(cols_s), dtype=bool) if allowed is None else allowed[cols_s]
+    if seen_mat is not None:
+        good &= ~_contains(seen_mat, rows_s, cols_s)
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows_s[good], minlength=n), out=ptr[1:])
+    rows_a, cols_a, vals_a = rows_s[good], cols_s[good], vals_s[good]
+    best = _top_entries(ptr, cols_a, vals_a, k)
+    parts = [(rows_a[best], cols_a[best], vals_a[best])]
+    # the k first allowed unseen items without a stored entry, in each row's
+    # order: positions in the allowed items, by code or by item_scores
+    by_score = dense & (weights > 0) if dense else np.zeros(n, dtype=bool)
+    code_order = np.arange(m) if allowed is None else np.flatnonzero(allowed)
+    size = len(code_order)
+    ex_rows, ex_cols = rows_s, cols_s
+    if seen_mat is not None:
+        ex_rows = np.concatenate([ex_rows, seen[0]])
+        ex_cols = np.concatenate([ex_cols, seen[1]])
+    if allowed is None:
+        ex_pos = ex_cols
+    else:
+        code_pos = np.cumsum(allowed) - 1
+        ex_pos = np.where(allowed[ex_cols], code_pos[ex_cols], -1)
+    if by_score.any():
+        if order is None:
+            order = np.argsort(-item_scores, kind="stable")
+        score_order = order if allowed is None else order[allowed[order]]
+        score_pos = np.full(m, -1, dtype=np.int64)
+        score_pos[score_order] = np.arange(size)
+        ex_pos = np.where(by_score[ex_rows], score_pos[ex_cols], ex_pos)
+    keep = ex_pos >= 0  # allowed items only
+    rows_b, pos_b = _first_free(ex_rows[keep], ex_pos[keep], n, size, k)
+    cols_b = code_order[pos_b]
+    if by_score.any():
+        cols_b = np.where(by_score[rows_b], score_order[pos_b], cols_b)
+    vals_b = (
+        (weights[rows_b] * item_scores[cols_b]).astype(np.float32)
+        if dense else np.zeros(len(cols_b), dtype=np.float32)
+    )
+    parts.append((rows_b, cols_b, vals_b))
+    # seen items that are candidates fill short lists
+    if seen_mat is not None:
+        rows_c = _row_ids(seen_mat.indptr)
+        cols_c = seen_mat.indices.astype(np.int64)
+        if allowed is not None:
+            rows_c, cols_c = rows_c[allowed[cols_c]], cols_c[allowed[cols_c]]
+        parts.append((rows_c, cols_c, np.full(len(cols_c), SEEN, dtype=np.float32)))
+    rows, cols, vals = (np.concatenate(p) for p in zip(*parts))
+    pick = np.lexsort((cols, -vals, rows))
+    rows, cols, vals = rows[pick], cols[pick], vals[pick]
+    counts = np.bincount(rows, minlength=n)
+    if not (counts >= k).all():  # pragma: no cover - k <= number of allowed items
+        raise ValueError(f"k={k} exceeds the number of allowed items.")
+    first = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts) < k
+    codes, out = cols[first].reshape(n, k), vals[first].reshape(n, k)
+    # float32 rounding can tie items of different item_scores at the k-th
+    # place of a row; then the order above is not the code order: dense row
+    if by_score.any():
+        full = np.flatnonzero(by_score & (np.bincount(rows_b, minlength=n) == k))
+        if len(full):
+            last = cols_b[np.searchsorted(rows_b, full, side="right") - 1]
+            if levels is None:
+                levels = np.unique(item_scores)
+            g = np.searchsorted(levels, item_scores[last])
+            w = weights[full]
+            kth = (w * item_scores[last]).astype(np.float32)
+            below = (w * levels[np.maximum(g - 1, 0)]).astype(np.float32)
+            above = (w * levels[np.minimum(g + 1, len(levels) - 1)]).astype(np.float32)
+            tied = ((g > 0) & (below == kth)) | ((g + 1 < len(levels)) & (above == kth))
+            redo = full[tied]
+            if len(redo):
+                block = s[redo].toarray().astype(np.float64) + np.multiply.outer(
+                    weights[redo], item_scores
+                )
+                where = np.full(n, -1, dtype=np.int64)
+                where[redo] = np.arange(len(redo))
+                sub_seen = None
+                if seen_mat is not None:
+                    mine = where[seen[0]] >= 0
+                    sub_seen = (where[seen[0][mine]], seen[1][mine])
+                codes[redo], out[redo] = top_k(
+                    block.astype(np.float32), k, seen=sub_seen, allowed=allowed, copy=False
+                )
+    return codes, out

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import StrOptions
 from .._topk import top_k_columns
 from ..base import RecommenderMixin
 from ..utils._param_validation import NumberInterval
+from ._ranking import _SparseRankingMixin
 
 # Item rows are turned into dense similarity blocks of at most this many values.
 _BLOCK_VALUES = 1 << 24
@@ -43,7 +44,7 @@ def _history_matrix(queries, n_items, dtype=np.float32):
     return mat
 
 
-class ItemKNN(RecommenderMixin, BaseEstimator):
+class ItemKNN(_SparseRankingMixin, RecommenderMixin, BaseEstimator):
     r"""Item-based nearest neighbours with shrunk cosine (or Jaccard) similarity.
 
     Each training sequence (history + target) is one row of a binary
@@ -68,6 +69,10 @@ class ItemKNN(RecommenderMixin, BaseEstimator):
 
     Items with no neighbour in the history score 0; ties are broken by item
     id. A history with no known item gets the most popular items.
+
+    ``recommend`` ranks the sparse scores of each query (no
+    ``n_rows x n_items`` block); ``decision_function`` is dense, for small
+    catalogues.
 
     Parameters
     ----------
@@ -179,6 +184,8 @@ class ItemKNN(RecommenderMixin, BaseEstimator):
         )
         return self
 
+    def _sparse_scores(self, queries):
+        return _history_matrix(queries, len(self.classes_)) @ self.similarity_, None
+
     def _score_chunk(self, queries):
-        hist = _history_matrix(queries, len(self.classes_))
-        return (hist @ self.similarity_).toarray()
+        return self._sparse_scores(queries)[0].toarray()

@@ -1,18 +1,25 @@
 """Most-popular baseline."""
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import RecommenderMixin
+from ._ranking import _SparseRankingMixin
 
 
-class Popularity(RecommenderMixin, BaseEstimator):
+class Popularity(_SparseRankingMixin, RecommenderMixin, BaseEstimator):
     """Recommend the items seen most often in training, to everyone.
 
     Counts every item of every training sequence (history + target; several
     rows of one user that are prefixes of each other count once). Ties are
     broken by item id order. Every recommender should beat this.
+
+    ``recommend`` walks one order of the items (by count, computed in
+    ``fit``) and skips each row's seen items: no ``n_rows x n_items`` block,
+    whatever the catalogue size. ``decision_function`` and ``predict_proba``
+    return dense ``(n_rows, n_items)`` arrays: for small catalogues.
 
     Attributes
     ----------
@@ -56,6 +63,10 @@ class Popularity(RecommenderMixin, BaseEstimator):
         """
         self._fit_queries(X, y)
         return self
+
+    def _sparse_scores(self, queries):
+        n = len(queries)
+        return sp.csr_matrix((n, len(self.classes_)), dtype=np.float32), np.ones(n)
 
     def _score_chunk(self, queries):
         return np.broadcast_to(

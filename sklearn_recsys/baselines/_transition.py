@@ -8,9 +8,10 @@ from sklearn.base import BaseEstimator, _fit_context
 
 from ..base import RecommenderMixin
 from ..utils._param_validation import NumberInterval
+from ._ranking import _SparseRankingMixin
 
 
-class Transition(RecommenderMixin, BaseEstimator):
+class Transition(_SparseRankingMixin, RecommenderMixin, BaseEstimator):
     r"""First-order Markov chain over items, applied to the last few items.
 
     Transitions are counted from consecutive pairs of every training sequence
@@ -39,6 +40,13 @@ class Transition(RecommenderMixin, BaseEstimator):
     An item never followed by anything in training (:math:`C_a = 0`)
     predicts plain popularity, :math:`P(b \mid a) = \pi_b`, whatever the
     smoothing. A history with no known item gets the most popular items.
+
+    The scores of a query are a sparse row (the counts following its last
+    items) plus a weight times :math:`\pi`: ``recommend`` merges the best
+    sparse entries with the head of the popularity order, with no
+    ``n_rows x n_items`` block (the lists equal those of the dense scores,
+    float32 ties included). ``decision_function`` is dense: for small
+    catalogues.
 
     Parameters
     ----------
@@ -123,11 +131,15 @@ class Transition(RecommenderMixin, BaseEstimator):
         self.transition_counts_ = counts
         return self
 
-    def _score_chunk(self, queries):
+    def _item_scores(self):
+        total = max(1, self.item_counts_.sum())
+        return self.item_counts_ / total, self._popularity_levels_ / total
+
+    def _sparse_scores(self, queries):
+        """Sparse part (float64 CSR) and popularity weight of each row's scores."""
         n_items = len(self.classes_)
         s = float(self.smoothing)
         out_degree = np.asarray(self.transition_counts_.sum(axis=1)).ravel()
-        popularity = self.item_counts_ / max(1, self.item_counts_.sum())
         lengths = queries.lengths()
         ends = queries.indptr[1:]
         rows, cols, vals = [], [], []
@@ -153,6 +165,11 @@ class Transition(RecommenderMixin, BaseEstimator):
             ),
             shape=(len(queries), n_items),
         )
-        scores = (weights @ self.transition_counts_).toarray()
+        return weights @ self.transition_counts_, prior
+
+    def _score_chunk(self, queries):
+        sparse, prior = self._sparse_scores(queries)
+        popularity, _ = self._item_scores()
+        scores = sparse.toarray()
         scores += prior[:, None] * popularity[None, :]
         return scores.astype(np.float32)
