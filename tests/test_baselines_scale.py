@@ -10,9 +10,10 @@ import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 
 from sklearn_recsys import _topk
-from sklearn_recsys._topk import SEEN, _first_free, top_k, top_k_sparse
+from sklearn_recsys._topk import SEEN, _first_free, top_k, top_k_columns, top_k_sparse
 from sklearn_recsys.base import RecommenderMixin
-from sklearn_recsys.baselines import ItemKNN, Popularity, Transition, _ranking
+from sklearn_recsys.baselines import ItemKNN, Popularity, Transition, _knn, _ranking
+from sklearn_recsys.baselines._knn import _interaction_matrix
 
 MODELS = {
     "popularity": lambda: Popularity(),
@@ -144,3 +145,61 @@ def test_seen_fill_short_lists_with_seen_scores():
     assert items.tolist() == [["c", "a", "b"]]  # a and b (seen) in id order
     assert scores[0, 0] > 0 and np.isneginf(scores[0, 1:]).all()
     assert SEEN < 0
+
+
+# -- ItemKNN fit ----------------------------------------------------------------------
+
+
+def _reference_similarity(rec, X, y):
+    """ItemKNN.fit's similarity before the sparse fit: dense co-occurrence blocks."""
+    queries, y_codes = rec._fit_queries(X, y)
+    n_items = len(rec.classes_)
+    ui = _interaction_matrix(rec._training_sequences(queries, y_codes), n_items)
+    iu = ui.T.tocsr()
+    counts = np.asarray(ui.sum(axis=0), dtype=np.float32).ravel()
+    norms = np.sqrt(counts)
+    n_keep = min(rec.n_neighbors, n_items - 1)
+    rows, cols, vals = [], [], []
+    step = max(1, (1 << 24) // n_items)
+    for start in range(0, n_items, step):
+        stop = min(n_items, start + step)
+        co = (iu[start:stop] @ ui).toarray()
+        if rec.similarity == "cosine":
+            den = np.multiply.outer(norms[start:stop], norms)
+        else:
+            den = np.add.outer(counts[start:stop], counts)
+            den -= co
+        den += rec.shrinkage
+        co /= den
+        co[np.arange(stop - start), np.arange(start, stop)] = 0
+        many = (co > 0).sum(axis=1) > n_keep
+        r, c = np.nonzero(co[~many] > 0)
+        r = np.flatnonzero(~many)[r]
+        if many.any():
+            top = top_k_columns(co[many], n_keep)
+            r = np.concatenate([r, np.repeat(np.flatnonzero(many), n_keep)])
+            c = np.concatenate([c, top.ravel()])
+        rows.append(r + start)
+        cols.append(c)
+        vals.append(co[r, c])
+    return sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n_items, n_items),
+        dtype=np.float32,
+    )
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "jaccard"])
+@pytest.mark.parametrize("n_neighbors, shrinkage", [(1, 0.0), (3, 1.0), (100, 10.0)])
+@pytest.mark.parametrize("seed", range(4))
+def test_itemknn_sparse_fit_equals_the_dense_fit(similarity, n_neighbors, shrinkage, seed, monkeypatch):
+    X, y, _, _, _ = _random_log(seed)
+    params = dict(n_neighbors=n_neighbors, shrinkage=shrinkage, similarity=similarity)
+    ref = _reference_similarity(ItemKNN(**params), X, y)
+    if seed % 2:  # many small blocks of item rows
+        monkeypatch.setattr(_knn, "_BLOCK_VALUES", 7)
+    got = ItemKNN(**params).fit(X, y).similarity_
+    assert got.dtype == np.float32
+    assert_array_equal(got.indptr, ref.indptr)
+    assert_array_equal(got.indices, ref.indices)
+    assert_array_equal(got.data, ref.data)

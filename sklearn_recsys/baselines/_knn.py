@@ -7,13 +7,14 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
-from .._topk import top_k_columns
+from .._topk import _top_entries
 from ..base import RecommenderMixin
 from ..utils._param_validation import NumberInterval
 from ._ranking import _SparseRankingMixin
 
-# Item rows are turned into dense similarity blocks of at most this many values.
-_BLOCK_VALUES = 1 << 24
+# Blocks of item rows whose sparse co-occurrence products hold at most this
+# many entries.
+_BLOCK_VALUES = 1 << 22
 
 
 def _interaction_matrix(sequences, n_items, dtype=np.float32):
@@ -70,9 +71,13 @@ class ItemKNN(_SparseRankingMixin, RecommenderMixin, BaseEstimator):
     Items with no neighbour in the history score 0; ties are broken by item
     id. A history with no known item gets the most popular items.
 
-    ``recommend`` ranks the sparse scores of each query (no
-    ``n_rows x n_items`` block); ``decision_function`` is dense, for small
-    catalogues.
+    **Scale**: ``fit`` computes the co-occurrences of blocks of items as
+    sparse products and the similarities on their nonzeros only (work about
+    the sum of the squared sequence lengths, not ``n_items**2``);
+    ``similarity_`` holds at most ``n_items x n_neighbors`` entries.
+    ``recommend`` ranks the sparse scores of each
+    query (no ``n_rows x n_items`` block); ``decision_function`` is dense,
+    for small catalogues.
 
     Parameters
     ----------
@@ -151,37 +156,56 @@ class ItemKNN(_SparseRankingMixin, RecommenderMixin, BaseEstimator):
         counts = np.asarray(ui.sum(axis=0), dtype=np.float32).ravel()
         norms = np.sqrt(counts)
         n_keep = min(self.n_neighbors, n_items - 1)
+        # work[i]: the products behind item i's co-occurrence row, a bound on
+        # its entries
+        work = iu @ np.diff(ui.indptr).astype(np.float64)
+        cum = np.concatenate([[0.0], np.cumsum(work)])
         rows, cols, vals = [], [], []
-        step = max(1, _BLOCK_VALUES // n_items)
-        for start in range(0, n_items, step):
-            stop = min(n_items, start + step)
-            co = (iu[start:stop] @ ui).toarray()
+        start = 0
+        while start < n_items:
+            # the next item rows whose products fit in a block (at least one)
+            stop = int(np.searchsorted(cum, cum[start] + _BLOCK_VALUES, side="right")) - 1
+            stop = min(n_items, max(start + 1, stop))
+            # co-occurrence counts of a block of items, sparse: every entry
+            # is computed on the nonzeros only
+            co = iu[start:stop] @ ui
+            r = np.repeat(np.arange(start, stop), np.diff(co.indptr))
+            c = co.indices.astype(np.int64)
+            off = r != c  # the diagonal is zero
+            r, c, v = r[off], c[off], co.data[off]
             if self.similarity == "cosine":
-                den = np.multiply.outer(norms[start:stop], norms)
+                den = norms[r] * norms[c]
             else:
-                den = np.add.outer(counts[start:stop], counts)
-                den -= co
+                den = counts[r] + counts[c]
+                den -= v
             # every known item occurs in a training sequence, so den >= 1
             den += self.shrinkage
-            co /= den
-            co[np.arange(stop - start), np.arange(start, stop)] = 0
+            v = v / den
+            pos = v > 0
+            r, c, v = r[pos], c[pos], v[pos]
             # rows with at most n_keep positive similarities keep them all;
             # the others keep their n_keep best (ties: lower item code)
-            many = (co > 0).sum(axis=1) > n_keep
-            r, c = np.nonzero(co[~many] > 0)
-            r = np.flatnonzero(~many)[r]
-            if many.any():
-                top = top_k_columns(co[many], n_keep)
-                r = np.concatenate([r, np.repeat(np.flatnonzero(many), n_keep)])
-                c = np.concatenate([c, top.ravel()])
-            rows.append(r + start)
-            cols.append(c)
-            vals.append(co[r, c])
+            ptr = np.zeros(stop - start + 1, dtype=np.int64)
+            np.cumsum(np.bincount(r - start, minlength=stop - start), out=ptr[1:])
+            keep = _top_entries(ptr, c, v, n_keep)
+            rows.append(r[keep])
+            cols.append(c[keep])
+            vals.append(v[keep])
+            start = stop
+        # the blocks come in row order: CSR directly, columns sorted per row
+        rows = np.concatenate(rows) if rows else np.empty(0, np.int64)
+        indptr = np.zeros(n_items + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n_items), out=indptr[1:])
         self.similarity_ = sp.csr_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            (
+                np.concatenate(vals) if vals else np.empty(0, np.float32),
+                np.concatenate(cols) if cols else np.empty(0, np.int64),
+                indptr,
+            ),
             shape=(n_items, n_items),
             dtype=np.float32,
         )
+        self.similarity_.sort_indices()
         return self
 
     def _sparse_scores(self, queries):
