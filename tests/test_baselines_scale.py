@@ -8,11 +8,20 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_array_equal
+from sklearn.exceptions import NotFittedError
 
 from sklearn_recsys import _topk
 from sklearn_recsys._topk import SEEN, _first_free, top_k, top_k_columns, top_k_sparse
 from sklearn_recsys.base import RecommenderMixin
-from sklearn_recsys.baselines import ItemKNN, Popularity, Transition, _knn, _ranking
+from sklearn_recsys.baselines import (
+    EASE,
+    ItemKNN,
+    Popularity,
+    Transition,
+    _knn,
+    _memory,
+    _ranking,
+)
 from sklearn_recsys.baselines._knn import _interaction_matrix
 
 MODELS = {
@@ -203,3 +212,33 @@ def test_itemknn_sparse_fit_equals_the_dense_fit(similarity, n_neighbors, shrink
     assert_array_equal(got.indptr, ref.indptr)
     assert_array_equal(got.indices, ref.indices)
     assert_array_equal(got.data, ref.data)
+
+
+# -- memory guards ----------------------------------------------------------------------
+
+
+def test_available_memory_is_known_here():
+    available = _memory._available_memory()
+    assert available is None or available > 0
+
+
+def test_ease_refuses_a_catalogue_that_does_not_fit(monkeypatch):
+    monkeypatch.setattr(_memory, "_available_memory", lambda: 1000)
+    rec = EASE()
+    X = [[i, i + 1] for i in range(0, 40, 2)]
+    with pytest.raises(MemoryError) as info:
+        rec.fit(X, list(range(40, 60)))
+    msg = str(info.value)
+    # items, bytes needed (2 float32 matrices of 60 x 60), bytes available, alternatives
+    for part in ("60 items", f"{2 * 4 * 60**2:,} bytes", "1,000 bytes", "ItemKNN", 'loss="sampled_softmax"'):
+        assert part in msg, (part, msg)
+    with pytest.raises(NotFittedError):  # no half-fitted model left behind
+        rec.recommend([[0]])
+    monkeypatch.setattr(_memory, "_available_memory", lambda: None)  # unknown: no guard
+    assert EASE().fit(X, list(range(40, 60))).coef_.shape == (60, 60)
+
+
+def test_itemknn_refuses_neighbours_that_do_not_fit(monkeypatch):
+    monkeypatch.setattr(_memory, "_available_memory", lambda: 10)
+    with pytest.raises(MemoryError, match="ItemKNN with 4 items and n_neighbors=100.*10 bytes"):
+        ItemKNN().fit([["a", "b"], ["c"]], ["c", "d"])

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from ..base import RecommenderMixin
 from ..utils._param_validation import NumberInterval
 from ._knn import _history_matrix, _interaction_matrix
+from ._memory import _check_memory
 
 # Dense row blocks (users, or rows of B) hold at most this many float32 values.
 _BLOCK_VALUES = 1 << 24
@@ -122,7 +123,11 @@ class EASE(RecommenderMixin, BaseEstimator):
     **Memory**: :math:`B` is a dense ``n_items x n_items`` float32 matrix, kept
     in the fitted model (and in its pickle): 4 bytes x ``n_items**2``, e.g.
     9.7k items (MovieLens latest-small) -> about 380 MB; 50k items -> 10 GB.
-    Fitting needs about the same again.
+    Fitting needs about the same again. ``fit`` checks this first: when two
+    such matrices exceed the available memory it raises a ``MemoryError``
+    (before allocating anything large) that names the alternatives,
+    :class:`ItemKNN` (each item's top neighbours, sparse) or
+    ``IntentRecommender(loss="sampled_softmax")``.
 
     Parameters
     ----------
@@ -187,7 +192,16 @@ class EASE(RecommenderMixin, BaseEstimator):
             The fitted recommender.
         """
         queries, y_codes = self._fit_queries(X, y)
-        ui = _interaction_matrix(self._training_sequences(queries, y_codes), len(self.classes_))
+        n_items = len(self.classes_)
+        _check_memory(
+            self,
+            2 * 4 * n_items**2,
+            f"EASE with {n_items:,} items (dense n_items x n_items float32 matrices: "
+            "about two while fitting, one kept in the model)",
+            "For a catalogue this large use ItemKNN, which keeps each item's top "
+            "neighbours in a sparse matrix, or IntentRecommender(loss=\"sampled_softmax\").",
+        )
+        ui = _interaction_matrix(self._training_sequences(queries, y_codes), n_items)
         n_users, n_items = ui.shape
         # flops: dual ~ m^2 n + m^3 / 3 (+ m n^2 / 2, shared); primal ~ n^3
         if n_users * n_users * n_items + n_users**3 / 3 < float(n_items) ** 3:

@@ -10,11 +10,15 @@ from sklearn.utils._param_validation import StrOptions
 from .._topk import _top_entries
 from ..base import RecommenderMixin
 from ..utils._param_validation import NumberInterval
+from ._memory import _check_memory
 from ._ranking import _SparseRankingMixin
 
 # Blocks of item rows whose sparse co-occurrence products hold at most this
 # many entries.
 _BLOCK_VALUES = 1 << 22
+# Memory of one kept similarity while fitting: row, column and value in the
+# block lists, their concatenation and the CSR conversion.
+_BYTES_PER_NEIGHBOUR = 48
 
 
 def _interaction_matrix(sequences, n_items, dtype=np.float32):
@@ -74,8 +78,9 @@ class ItemKNN(_SparseRankingMixin, RecommenderMixin, BaseEstimator):
     **Scale**: ``fit`` computes the co-occurrences of blocks of items as
     sparse products and the similarities on their nonzeros only (work about
     the sum of the squared sequence lengths, not ``n_items**2``);
-    ``similarity_`` holds at most ``n_items x n_neighbors`` entries.
-    ``recommend`` ranks the sparse scores of each
+    ``similarity_`` holds at most ``n_items x n_neighbors`` entries, and
+    ``fit`` raises a ``MemoryError`` first when even its bound would not fit
+    in the available memory. ``recommend`` ranks the sparse scores of each
     query (no ``n_rows x n_items`` block); ``decision_function`` is dense,
     for small catalogues.
 
@@ -159,6 +164,14 @@ class ItemKNN(_SparseRankingMixin, RecommenderMixin, BaseEstimator):
         # work[i]: the products behind item i's co-occurrence row, a bound on
         # its entries
         work = iu @ np.diff(ui.indptr).astype(np.float64)
+        _check_memory(
+            self,
+            _BYTES_PER_NEIGHBOUR * int(np.minimum(work, n_keep).sum()),
+            f"ItemKNN with {n_items:,} items and n_neighbors={self.n_neighbors} (up to "
+            f"{n_keep} similarities kept per item, {_BYTES_PER_NEIGHBOUR} bytes each "
+            "while fitting)",
+            "Lower n_neighbors, or drop rare items from the training data.",
+        )
         cum = np.concatenate([[0.0], np.cumsum(work)])
         rows, cols, vals = [], [], []
         start = 0
