@@ -215,7 +215,7 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         of 2 or more processes exists, or ``WORLD_SIZE`` > 1 (the group is
         then initialised: gloo on the CPU, NCCL on CUDA). True: the same,
         but raise outside a launch. False: every process trains alone. See
-        the GPU and scaling guide.
+        :ref:`distributed_training` (which rank saves, seeds, early stopping).
     train_split : None
         skorch's random split does not apply to sequences; use
         ``validation`` instead.
