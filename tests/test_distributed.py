@@ -1,14 +1,17 @@
 """Data-parallel training of IntentRecommender: 2 CPU processes with gloo.
 
-One ``torchrun`` launch (``python -m torch.distributed.run``) of a small
-script fits the same model in two processes; the test checks that both end
-with the same weights, that the launch's quality is close to a one-process
-fit with the same settings, and what the helpers do on their own (sparse
-gradients, the shard sampler). Skipped where torch.distributed or gloo is
+A small script is launched as torchrun launches it (two processes with
+``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` and ``MASTER_PORT`` in their
+environment) and fits the same model in both; the tests check that both end
+with the same weights and history, that the quality is close to a
+one-process fit with the same settings, and what the helpers do on their own
+(sparse gradients, the shard sampler). ``benchmarks/bench_distributed.py``
+runs the real ``torchrun``. Skipped where torch.distributed or gloo is
 missing.
 """
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -18,7 +21,7 @@ import pytest
 import torch
 
 from sklearn_recsys.datasets import make_sessions, queries_from_log
-from sklearn_recsys.intent import IntentRecommender
+from sklearn_recsys.intent import IntentRecommender, RankingEarlyStopping
 from sklearn_recsys.intent._distributed import ShardSampler, world
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,6 +33,12 @@ needs_gloo = pytest.mark.skipif(not HAS_GLOO, reason="needs torch.distributed wi
 PARAMS = dict(module="gru", max_epochs=6, batch_size=32, max_len=20, module__d_model=16,
               module__n_layers=1, lr=5e-3, validation=0.2, random_state=0, verbose=0,
               device="cpu")
+
+
+def _model(**params):
+    # early stopping too: the processes must stop at the same epoch
+    stop = RankingEarlyStopping(patience=2, threshold=0.01)
+    return IntentRecommender(**{**PARAMS, "callbacks": [stop], **params})
 
 
 def _data():
@@ -46,12 +55,11 @@ SCRIPT = textwrap.dedent("""
     import torch
     torch.set_num_threads(1)
     sys.path.insert(0, {tests!r})
-    from test_distributed import PARAMS, _data
-    from sklearn_recsys.intent import IntentRecommender
+    from test_distributed import _data, _model
     from sklearn_recsys.intent._distributed import average_gradients
 
     Xtr, ytr, Xte, yte = _data()
-    rec = IntentRecommender(**PARAMS).fit(Xtr, ytr)
+    rec = _model().fit(Xtr, ytr)
     rank = torch.distributed.get_rank()
     out = {tmp!r}
     torch.save(rec.module_.state_dict(), os.path.join(out, f"weights{{rank}}.pt"))
@@ -87,13 +95,27 @@ def launch(tmp_path_factory):
     script = os.path.join(tmp, "fit.py")
     with open(script, "w") as f:
         f.write(SCRIPT.format(tests=os.path.join(ROOT, "tests"), tmp=tmp))
-    env = {**os.environ, "OMP_NUM_THREADS": "1",
+    # what torchrun does, without its own (slow to import) launcher process:
+    # one process per rank, the rendezvous in the environment (env://)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(port), "WORLD_SIZE": "2",
            "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         script], env=env, capture_output=True, text=True, timeout=240,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    procs = [
+        subprocess.Popen([sys.executable, script], env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for r in range(2)
+    ]
+    try:
+        outputs = [p.communicate(timeout=240)[0] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for p, output in zip(procs, outputs):
+        assert p.returncode == 0, output[-3000:]
     import pickle
 
     results = []
@@ -122,7 +144,7 @@ def test_both_ranks_end_with_the_same_weights_and_history(launch):
 def test_quality_is_close_to_one_process(launch):
     results, _ = launch
     Xtr, ytr, Xte, yte = _data()
-    single = IntentRecommender(**PARAMS).fit(Xtr, ytr)
+    single = _model().fit(Xtr, ytr)
     one, two = single.score(Xte, yte), results[0]["ndcg"]
     # a different batch order (and dropout): the same quality up to noise
     assert abs(one - two) < 0.05, (one, two)

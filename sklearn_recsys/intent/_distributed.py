@@ -160,15 +160,15 @@ def average_gradients(params):
     params = list(params)
     size = torch.distributed.get_world_size()
     device = _device()
-    flags = torch.tensor([p.grad is not None for p in params], dtype=torch.float32)
-    parts = [flags]
+    parts = [torch.tensor([p.grad is not None for p in params], dtype=torch.float32, device=device)]
     for p in params:
         g = p.grad
         if g is None:
-            parts.append(torch.zeros(p.numel(), dtype=torch.float32))
+            parts.append(torch.zeros(p.numel(), dtype=torch.float32, device=device))
         else:
-            parts.append((g.to_dense() if g.is_sparse else g).detach().reshape(-1).float())
-    buffer = torch.cat([t.to(device) for t in parts])
+            g = g.to_dense() if g.is_sparse else g
+            parts.append(g.detach().reshape(-1).to(device=device, dtype=torch.float32))
+    buffer = torch.cat(parts)
     torch.distributed.all_reduce(buffer)
     flags, offset = buffer[:len(params)], len(params)
     for i, p in enumerate(params):
