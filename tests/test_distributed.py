@@ -84,6 +84,9 @@ SCRIPT = textwrap.dedent("""
     result["recommend"] = rec.recommend(Xte[:5], k=5)
     with open(os.path.join(out, f"result{{rank}}.pkl"), "wb") as f:
         pickle.dump(result, f)
+    # and one more epoch, warm (the processes stay in step)
+    rec.set_params(max_epochs=1).partial_fit(Xtr, ytr)
+    torch.save(rec.module_.state_dict(), os.path.join(out, f"warm{{rank}}.pt"))
 """)
 
 
@@ -122,16 +125,19 @@ def launch(tmp_path_factory):
     for rank in range(2):
         with open(os.path.join(tmp, f"result{rank}.pkl"), "rb") as f:
             results.append(pickle.load(f))
-    weights = [torch.load(os.path.join(tmp, f"weights{r}.pt")) for r in range(2)]
+    weights = [[torch.load(os.path.join(tmp, f"{what}{r}.pt")) for r in range(2)]
+               for what in ("weights", "warm")]
     return results, weights
 
 
 @needs_gloo
 def test_both_ranks_end_with_the_same_weights_and_history(launch):
-    results, (w0, w1) = launch
-    assert w0.keys() == w1.keys()
-    for name in w0:
-        assert torch.equal(w0[name], w1[name]), name
+    results, weights = launch
+    for w0, w1 in weights:  # after fit, and after a warm partial_fit
+        assert w0.keys() == w1.keys()
+        for name in w0:
+            assert torch.equal(w0[name], w1[name]), name
+    assert any(not torch.equal(a, b) for a, b in zip(weights[0][0].values(), weights[1][0].values()))
     # the averaged records: the same epoch table (and early stopping) everywhere
     assert results[0]["history"] == results[1]["history"]
     assert results[0]["ndcg"] == results[1]["ndcg"]
