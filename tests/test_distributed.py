@@ -87,6 +87,10 @@ SCRIPT = textwrap.dedent("""
     # and one more epoch, warm (the processes stay in step)
     rec.set_params(max_epochs=1).partial_fit(Xtr, ytr)
     torch.save(rec.module_.state_dict(), os.path.join(out, f"warm{{rank}}.pt"))
+    # sampled softmax: a sparse item table (sparse_items="auto") and LazyAdam
+    rec = _model(loss="sampled_softmax", n_negatives=16, max_epochs=2).fit(Xtr, ytr)
+    assert rec.module_.item_embedding.sparse
+    torch.save(rec.module_.state_dict(), os.path.join(out, f"sparse{{rank}}.pt"))
 """)
 
 
@@ -126,14 +130,15 @@ def launch(tmp_path_factory):
         with open(os.path.join(tmp, f"result{rank}.pkl"), "rb") as f:
             results.append(pickle.load(f))
     weights = [[torch.load(os.path.join(tmp, f"{what}{r}.pt")) for r in range(2)]
-               for what in ("weights", "warm")]
+               for what in ("weights", "warm", "sparse")]
     return results, weights
 
 
 @needs_gloo
 def test_both_ranks_end_with_the_same_weights_and_history(launch):
     results, weights = launch
-    for w0, w1 in weights:  # after fit, and after a warm partial_fit
+    # after fit, after a warm partial_fit, and with sparse item gradients
+    for w0, w1 in weights:
         assert w0.keys() == w1.keys()
         for name in w0:
             assert torch.equal(w0[name], w1[name]), name

@@ -151,38 +151,78 @@ def shard_iterator(net, dataset):
 
 
 def average_gradients(params):
-    """Average the gradients of ``params`` over the process group, in one all-reduce.
+    """Average the gradients of ``params`` over the process group.
 
     A parameter without a gradient on some processes counts zero there;
-    one without a gradient anywhere keeps None. Sparse gradients (an
-    embedding with ``sparse=True``) travel dense and come back sparse.
+    one without a gradient anywhere keeps None. Dense gradients travel in
+    one all-reduce. Sparse ones (an embedding with ``sparse=True``, as
+    ``sparse_items`` makes the item table) stay sparse: the touched rows of
+    every process are gathered, so a step's traffic grows with its rows,
+    not with the catalogue (a parameter sparse on some processes and dense
+    on others is averaged dense).
     """
     params = list(params)
-    size = torch.distributed.get_world_size()
+    dist = torch.distributed
+    size = dist.get_world_size()
     device = _device()
-    parts = [torch.tensor([p.grad is not None for p in params], dtype=torch.float32, device=device)]
-    for p in params:
-        g = p.grad
-        if g is None:
-            parts.append(torch.zeros(p.numel(), dtype=torch.float32, device=device))
-        else:
-            g = g.to_dense() if g.is_sparse else g
-            parts.append(g.detach().reshape(-1).to(device=device, dtype=torch.float32))
-    buffer = torch.cat(parts)
-    torch.distributed.all_reduce(buffer)
-    flags, offset = buffer[:len(params)], len(params)
-    for i, p in enumerate(params):
-        mean = buffer[offset:offset + p.numel()].view(p.shape) / size
-        offset += p.numel()
-        if flags[i] == 0:
-            continue
-        mean = mean.to(device=p.device, dtype=p.dtype)
-        if p.grad is not None and p.grad.is_sparse:
-            p.grad = mean.to_sparse(p.grad.sparse_dim())
-        elif p.grad is None:
-            p.grad = mean
-        else:
-            p.grad.copy_(mean)
+    # per parameter: how many processes have a gradient, how many a sparse one
+    meta = torch.tensor([[p.grad is not None, p.grad is not None and p.grad.is_sparse]
+                         for p in params], dtype=torch.float32, device=device).reshape(-1, 2)
+    dist.all_reduce(meta)
+    has, sparse = meta[:, 0] > 0, (meta[:, 1] > 0) & (meta[:, 1] == meta[:, 0])
+    dense = [p for p, h, s in zip(params, has.tolist(), sparse.tolist()) if h and not s]
+    if dense:
+        parts = []
+        for p in dense:
+            g = p.grad
+            if g is None:
+                parts.append(torch.zeros(p.numel(), dtype=torch.float32, device=device))
+            else:
+                g = g.to_dense() if g.is_sparse else g
+                parts.append(g.detach().reshape(-1).to(device=device, dtype=torch.float32))
+        buffer = torch.cat(parts)
+        dist.all_reduce(buffer)
+        offset = 0
+        for p in dense:
+            mean = (buffer[offset:offset + p.numel()].view(p.shape) / size).to(p.device, p.dtype)
+            offset += p.numel()
+            if p.grad is not None and p.grad.is_sparse:
+                p.grad = mean.to_sparse(p.grad.sparse_dim())
+            elif p.grad is None:
+                p.grad = mean
+            else:
+                p.grad.copy_(mean)
+    for p, s in zip(params, sparse.tolist()):
+        if s:
+            _average_sparse(p, size, device)
+
+
+def _average_sparse(p, size, device):
+    """Gather the rows of a sparse gradient from every process and average them."""
+    dist = torch.distributed
+    g = p.grad.coalesce() if p.grad is not None else None
+    sparse_dim = g.sparse_dim() if g is not None else 1
+    shape = p.shape
+    idx = g.indices().to(device) if g is not None else torch.zeros(
+        sparse_dim, 0, dtype=torch.int64, device=device)
+    vals = g.values().to(device) if g is not None else torch.zeros(
+        (0, *shape[sparse_dim:]), dtype=p.dtype, device=device)
+    counts = [torch.zeros(1, dtype=torch.int64, device=device) for _ in range(size)]
+    dist.all_gather(counts, torch.tensor([idx.shape[1]], dtype=torch.int64, device=device))
+    counts = [int(c.item()) for c in counts]
+    most = max(counts)
+    # all_gather wants equal shapes: pad to the longest, trim after
+    pad = most - idx.shape[1]
+    idx = torch.cat([idx, idx.new_zeros(sparse_dim, pad)], 1)
+    vals = torch.cat([vals, vals.new_zeros((pad, *vals.shape[1:]))])
+    all_idx = [torch.empty_like(idx) for _ in range(size)]
+    all_vals = [torch.empty_like(vals) for _ in range(size)]
+    dist.all_gather(all_idx, idx)
+    dist.all_gather(all_vals, vals)
+    idx = torch.cat([t[:, :n] for t, n in zip(all_idx, counts)], 1)
+    vals = torch.cat([t[:n] for t, n in zip(all_vals, counts)])
+    # summed in rank order on every process: the same result everywhere
+    p.grad = torch.sparse_coo_tensor(idx, vals / size, shape).coalesce().to(p.device)
 
 
 class DistributedSync(Callback):
