@@ -22,7 +22,9 @@ import os
 import torch
 from skorch.callbacks import Callback
 
-__all__ = ["DistributedSync", "ShardSampler", "shard_iterator", "shared_seed", "world"]
+__all__ = [
+    "DistributedSync", "ShardSampler", "average_gradients", "shard_iterator", "shared_seed", "world",
+]
 
 
 def _dist():
@@ -138,6 +140,11 @@ def shard_iterator(net, dataset):
     if w is None:
         return None
     rank, size = w
+    if not any(isinstance(cb, DistributedSync) for _, cb in net.callbacks_):
+        raise RuntimeError(
+            "This model was initialised outside the distributed launch, so it cannot "
+            "continue training inside one (warm_start, partial_fit): refit it there."
+        )
     kwargs = net.get_params_for("iterator_train")
     batch = kwargs.pop("batch_size", net.batch_size)
     batch = -(-len(dataset) // size) if batch == -1 else -(-batch // size)
