@@ -25,6 +25,9 @@ Where things live (one idea per module):
     The towers (transformer, GRU, LSTM, and the base for your own).
 ``_callbacks``
     :class:`RankingEarlyStopping`.
+``_distributed``
+    Data-parallel training under a distributed launch (``torchrun``): the
+    shared seed, the per-process shards of the windows, gradient averaging.
 
 Ranking (top-k with the package's rules) is shared by every recommender:
 ``sklearn_recsys._topk``.

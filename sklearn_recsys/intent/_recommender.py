@@ -39,6 +39,7 @@ from ._content import (
 )
 from ._context import context_features, fit_context
 from ._data import Holdout, Windows, csr, training_data
+from ._distributed import DistributedSync, shard_iterator, shared_seed, world
 from ._losses import LOSSES, ItemTable
 from ._modules import TOWERS
 from ._optim import LazyAdam
@@ -212,6 +213,18 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
     device : str or torch.device, default="auto"
         "auto" picks CUDA when available; resolved on every load, so a model
         fitted on a GPU and pickled loads and predicts on a CPU-only machine.
+    distributed : "auto" or bool, default="auto"
+        Data-parallel training when the script runs under a distributed
+        launch (``torchrun --nproc_per_node N script.py``): each process
+        trains on its share of the shuffled training windows, gradients
+        are averaged every step and every process ends with the same
+        weights. ``batch_size`` is then the global batch (each process
+        takes ``batch_size / N``), and every process uses rank 0's
+        ``random_state``. "auto": when a ``torch.distributed`` process group
+        of 2 or more processes exists, or ``WORLD_SIZE`` > 1 (the group is
+        then initialised: gloo on the CPU, NCCL on CUDA). True: the same,
+        but raise outside a launch. False: every process trains alone. See
+        :ref:`distributed_training` (which rank saves, seeds, early stopping).
     train_split : None
         skorch's random split does not apply to sequences; use
         ``validation`` instead.
@@ -309,6 +322,7 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         "amp": [StrOptions({"auto"}), "boolean"],
         "random_state": ["random_state"],
         "device": [TorchDevice()],
+        "distributed": [StrOptions({"auto"}), "boolean"],
         "train_split": [None],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
@@ -345,6 +359,7 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         amp="auto",
         random_state=None,
         device="auto",
+        distributed="auto",
         train_split=None,
         warm_start=False,
         verbose=1,
@@ -371,6 +386,7 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         self.query_column = query_column
         self.amp = amp
         self.random_state = random_state
+        self.distributed = distributed
 
     # -- parameters ----------------------------------------------------------
     def set_params(self, **params):
@@ -429,6 +445,8 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         callbacks = list(super()._default_callbacks)
         at = [name for name, _ in callbacks].index("print_log")
         callbacks.insert(at, ("valid_ndcg", PassthroughScoring(name="valid_ndcg", lower_is_better=False)))
+        if world(self) is not None:  # first: it averages what the others score
+            callbacks.insert(0, ("distributed", DistributedSync()))
         return callbacks
 
     def initialize_module(self):
@@ -605,7 +623,7 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         if fit_params:
             raise TypeError(f"fit got unexpected keyword argument(s) {sorted(fit_params)}.")
         self._check_params()
-        seed = self._seed()
+        seed = shared_seed(self, self._seed())  # rank 0's in a distributed launch
         if warm:
             if self.max_len != self.max_len_:
                 raise ValueError(
@@ -694,7 +712,8 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
                 kwargs["batch_size"] = len(dataset)
             kwargs["collate_fn"] = dataset.collate  # batches carry their seen items
             return self.iterator_valid(dataset, **kwargs)
-        return super().get_iterator(dataset, training=training)
+        shard = shard_iterator(self, dataset) if training else None
+        return shard if shard is not None else super().get_iterator(dataset, training=training)
 
     # -- training steps ------------------------------------------------------
     def infer(self, x, **fit_params):
