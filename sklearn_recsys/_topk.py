@@ -25,7 +25,7 @@ top k, then one merge, so no ``rows x n_items`` block is ever held.
 import numpy as np
 import torch
 
-__all__ = ["SEEN", "top_k", "top_k_blocks", "top_k_columns"]
+__all__ = ["SEEN", "top_k", "top_k_blocks", "top_k_columns", "top_k_sparse", "top_k_vectors"]
 
 # Score of seen items: below every allowed score, above excluded items.
 SEEN = float(np.finfo(np.float32).min)
@@ -500,3 +500,90 @@ def top_k_sparse(
                     block.astype(np.float32), k, seen=sub_seen, allowed=allowed, copy=False
                 )
     return codes, out
+
+
+def _subset_blocks(h, vectors, codes, width):
+    for start in range(0, len(codes), width):
+        part = torch.from_numpy(codes[start:start + width]).to(vectors.device)
+        yield start, h @ vectors[part].T
+
+
+def _top_k_subset(h, vectors, codes, k, width, seen, allowed, fallback, empty):
+    """:func:`top_k_blocks` of ``h @ vectors[codes].T`` (``codes`` sorted),
+    masks mapped onto the subset; returns catalogue codes."""
+    at = np.full(len(vectors), -1, dtype=np.int64)
+    at[codes] = np.arange(len(codes))
+    part_seen = None
+    if seen is not None:
+        pos = at[seen[1]]
+        inside = pos >= 0
+        part_seen = (seen[0][inside], pos[inside])
+    got, scores = top_k_blocks(
+        _subset_blocks(h, vectors, codes, width), min(k, len(codes)), seen=part_seen,
+        allowed=None if allowed is None else allowed[codes],
+        fallback=None if fallback is None else fallback[codes], empty=empty,
+    )
+    return codes[got], scores
+
+
+def top_k_vectors(h, vectors, k, *, width, seen=None, allowed=None, fallback=None, empty=None):
+    """:func:`top_k` of the scores ``h @ vectors.T``, skipping what cannot rank.
+
+    By Cauchy-Schwarz no item scores above ``|h| |v|``. Items are scored in
+    blocks in decreasing order of their vector norm; after each block, a
+    row whose k-th best score so far is above ``|h|`` times the largest
+    norm left (with a margin for float rounding) is done, and the next
+    blocks score only the rows still open, so a row stops as soon as the
+    items left cannot enter its list. The result is exactly that of
+    ranking every item (rows flagged ``empty`` are scored by ``fallback``
+    and never stop early).
+
+    Parameters
+    ----------
+    h : torch.Tensor of shape (n_rows, d)
+        Intent vectors.
+    vectors : torch.Tensor of shape (n_items, d)
+        Item vectors, on the device of ``h``.
+    k : int
+    width : int
+        Scores per row and block budget: blocks hold ``width`` items for
+        the whole chunk, more as rows close.
+    seen, allowed, fallback, empty
+        As in :func:`top_k`.
+
+    Returns
+    -------
+    codes, scores : ndarray of shape (n_rows, k)
+    """
+    n_rows, n_items = len(h), len(vectors)
+    norms = vectors.norm(dim=1).cpu().numpy()
+    order = np.argsort(-norms, kind="stable")
+    h_norm = h.norm(dim=1).cpu().numpy().astype(np.float64)
+    empty = np.zeros(n_rows, dtype=bool) if empty is None else np.asarray(empty)
+    codes = np.zeros((n_rows, k), dtype=np.int64)
+    scores = np.full((n_rows, k), -np.inf, dtype=np.float32)
+    open_ = np.arange(n_rows)
+    start = 0
+    while start < n_items and len(open_):
+        stop = min(n_items, start + max(k, width * n_rows // len(open_)))
+        block = np.sort(order[start:stop])
+        part_seen = None
+        if seen is not None:
+            new_row = np.full(n_rows, -1, dtype=np.int64)
+            new_row[open_] = np.arange(len(open_))
+            r = new_row[seen[0]]
+            part_seen = (r[r >= 0], seen[1][r >= 0])
+        rows_t = open_ if len(open_) == n_rows else torch.from_numpy(open_).to(h.device)
+        c, v = _top_k_subset(h if len(open_) == n_rows else h[rows_t], vectors, block, k, width,
+                             part_seen, allowed, fallback, empty[open_])
+        both_c = np.concatenate([codes[open_], c], axis=1)
+        both_s = np.concatenate([scores[open_], v], axis=1)
+        best = np.lexsort((both_c, -both_s), axis=1)[:, :k]  # best first, ties by code
+        codes[open_] = np.take_along_axis(both_c, best, axis=1)
+        scores[open_] = np.take_along_axis(both_s, best, axis=1)
+        start = stop
+        if start < n_items:
+            # float32 dot products may round a little above |h||v|
+            bound = h_norm[open_] * float(norms[order[start]]) * (1 + 1e-4) + 1e-6
+            open_ = open_[(scores[open_, -1] <= bound) | empty[open_]]
+    return codes, scores

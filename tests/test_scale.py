@@ -266,3 +266,54 @@ def test_content_model_with_a_sampled_loss_encodes_only_the_rows_a_step_reads(mo
     passes.clear()
     IntentRecommender(**{**params, "loss": "ce", "max_epochs": 1}).fit(X, y)
     assert any(passes)
+
+
+@pytest.mark.parametrize("exclude_seen", [True, False])
+def test_intent_recommend_skipping_blocks_by_norm_is_exact(monkeypatch, exclude_seen):
+    import sklearn_recsys.intent._recommender as intent_mod
+
+    X, y = _data(n_users=120, n_items=300)
+    rec = IntentRecommender(**FAST, loss="sampled_softmax", n_negatives=8).fit(X, y)
+    with torch.no_grad():  # spread the norms so the bound prunes
+        w = rec.module_.item_embedding.weight
+        w[1:] *= torch.linspace(3, 0.2, len(w) - 1)[:, None]
+    queries = X[:40] + [[], [10_000]]
+    cand = rec.classes_[rng_choice(len(rec.classes_))]
+    ref = rec.recommend(queries, k=6, exclude_seen=exclude_seen, return_scores=True)
+    ref_c = rec.recommend(queries, k=6, exclude_seen=exclude_seen, candidates=cand)
+    monkeypatch.setattr(intent_mod, "_CHUNK_SCORES", 40 * 7)  # 7 items per block
+    calls = []
+    real = intent_mod.top_k_vectors
+    monkeypatch.setattr(intent_mod, "top_k_vectors", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    got = rec.recommend(queries, k=6, exclude_seen=exclude_seen, return_scores=True)
+    assert calls
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-6)
+    np.testing.assert_array_equal(
+        rec.recommend(queries, k=6, exclude_seen=exclude_seen, candidates=cand), ref_c)
+
+
+def rng_choice(n):
+    return np.sort(np.random.default_rng(0).choice(n, n // 3, replace=False))
+
+
+def test_top_k_vectors_equals_a_full_sort():
+    from sklearn_recsys._topk import top_k_vectors
+
+    gen = torch.Generator().manual_seed(0)
+    h = torch.randn(30, 8, generator=gen)
+    v = torch.randn(500, 8, generator=gen) * torch.linspace(4, 0.1, 500)[:, None]
+    v[100:110] = v[5]  # tied scores
+    s = (h @ v.T).numpy()
+    rng = np.random.default_rng(0)
+    rows = np.repeat(np.arange(30), 12)
+    seen = (rows, rng.integers(0, 500, len(rows)))
+    allowed = rng.random(500) < 0.8
+    empty = np.zeros(30, dtype=bool)
+    empty[4] = True
+    fallback = rng.random(500, dtype=np.float32)
+    for kw in ({}, {"seen": seen, "allowed": allowed, "fallback": fallback, "empty": empty}):
+        ref = reference(s, 10, **kw)
+        got = top_k_vectors(h, v, 10, width=64, **kw)
+        np.testing.assert_array_equal(got[0], ref[0])
+        np.testing.assert_allclose(got[1], ref[1], rtol=1e-5)

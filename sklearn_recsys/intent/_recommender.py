@@ -25,6 +25,7 @@ from skorch.callbacks import EarlyStopping, PassthroughScoring
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
+from .._topk import top_k_vectors
 from .._torch import TorchMixin, with_skorch_params
 from ..base import _CHUNK_SCORES, Queries, RecommenderMixin
 from ..utils._param_validation import NumberInterval, TorchDevice, TorchModuleClass
@@ -852,6 +853,23 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
             width = max(1, _CHUNK_SCORES // max(1, len(h)))
             for start in range(0, len(vectors), width):
                 yield start, h @ vectors[start:start + width].T
+
+    def _topk_chunk(self, queries, k, exclude_seen, allowed):
+        """Top-``k`` of a chunk; a catalogue of many item blocks skips the
+        blocks that cannot rank (:func:`~sklearn_recsys._topk.top_k_vectors`,
+        exact)."""
+        width = max(1, _CHUNK_SCORES // max(1, len(queries)))
+        if len(self.classes_) < 4 * width:
+            return super()._topk_chunk(queries, k, exclude_seen, allowed)
+        empty = queries.lengths() == 0
+        h = self._intent(queries)
+        with torch.no_grad():
+            return top_k_vectors(
+                h, self.module_.item_vectors().detach().float(), k, width=width,
+                seen=(queries.row_ids(), queries.codes) if exclude_seen else None,
+                allowed=allowed, empty=empty,
+                fallback=self._fallback_scores() if empty.any() else None,
+            )
 
     def _chunk_rows(self):
         return min(super()._chunk_rows(), 4096)
