@@ -1,0 +1,242 @@
+"""Approximate retrieval: ApproximateRecommender against exact ranking.
+
+Two set-ups:
+
+* **Synthetic, 10^6 items x d=64, 10,000 queries.** Item vectors are drawn
+  around 1,024 cluster centres (cluster sizes Zipf-like, exponent 0.8), unit
+  length times a norm that grows with the item's Zipf popularity (1 to 1.5,
+  as trained embeddings of popular items are longer). The model is
+  ``MeanVectors``: a query's vector is the mean vector of its history's
+  items (5 items: 4 from one cluster, 1 from anywhere), scores are its
+  inner products with the item vectors, so the exact ``recommend`` is the
+  package's blocked top-k over the whole catalogue. Seen items are excluded
+  (the index is asked for 16 items per row). Exact time and recall are
+  measured on the first 2,000 queries (the exact time is scaled to 10,000);
+  the approximate ``recommend`` runs on all 10,000.
+* **A fitted IntentRecommender** (transformer, d=64, sampled softmax, 2
+  epochs) on ``make_sessions(n_users=10000, n_items=50000)``: its own
+  ``recommend`` against ``ApproximateRecommender(FrozenEstimator(model))``
+  on the 10,000 training queries (its real vector geometry; the query
+  vectors come from the network in both).
+
+``recommend`` times include everything the call does (encoding the queries,
+``transform``, the index search, exact re-scoring, ordering). Index build
+times are for ``fit`` with a ``FrozenEstimator`` (the model is not refitted).
+recall@10 is :func:`~sklearn_recsys.retrieval.retrieval_recall` against the
+exact lists. Torch and the index libraries run one thread unless a row says
+otherwise.
+
+Run ``python benchmarks/bench_ann.py [--quick]``; it prints the tables and
+writes ``docs/benchmarks/ann.rst``.
+"""
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.frozen import FrozenEstimator
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sklearn_recsys.base import RecommenderMixin  # noqa: E402
+from sklearn_recsys.retrieval import ApproximateRecommender, retrieval_recall  # noqa: E402
+from sklearn_recsys.retrieval._backends import available  # noqa: E402
+
+OUT = ROOT / "docs" / "benchmarks" / "ann.rst"
+
+
+class MeanVectors(RecommenderMixin, BaseEstimator):
+    """A vector model over given item vectors: a query is its history's mean vector."""
+
+    def __init__(self, vectors=None, counts=None):
+        self.vectors = vectors
+        self.counts = counts
+
+    def fit(self, X=None, y=None):
+        self.classes_ = np.arange(len(self.vectors))
+        self.item_counts_ = np.asarray(self.counts, dtype=np.int64)
+        self._item_kind_ = "int"
+        self._item_index_ = pd.Index(self.classes_)
+        return self
+
+    def item_vectors(self):
+        return self.vectors
+
+    def _mean(self, queries):
+        out = np.zeros((len(queries), self.vectors.shape[1]), dtype=np.float32)
+        lengths = queries.lengths()
+        full = lengths > 0
+        if full.any():
+            sums = np.add.reduceat(self.vectors[queries.codes], queries.indptr[:-1][full], axis=0)
+            out[full] = sums / lengths[full, None]
+        return out
+
+    def transform(self, X):
+        return self._mean(self._encode_queries(X))
+
+    def _score_chunk(self, queries):
+        return torch.from_numpy(self._mean(queries)) @ torch.from_numpy(self.vectors).T
+
+
+def synthetic(n_items, n_queries, d=64, n_clusters=1024, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n_clusters, d)).astype(np.float32)
+    sizes = 1.0 / np.arange(1, n_clusters + 1) ** 0.8
+    sizes /= sizes.sum()
+    cluster = rng.choice(n_clusters, n_items, p=sizes)
+    vectors = centres[cluster] + 0.7 * rng.standard_normal((n_items, d)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rank = rng.permutation(n_items) + 1
+    pop = 1.0 / rank ** 0.7
+    vectors *= (1 + 0.5 * np.log(pop / pop.min()) / np.log(pop.max() / pop.min()))[:, None]
+    counts = np.maximum(1, (1e6 * pop / pop.sum()).astype(np.int64))
+    members = pd.Series(np.arange(n_items)).groupby(cluster).apply(np.asarray)
+    home = rng.choice(members.index.to_numpy(), n_queries, p=sizes[members.index] / sizes[members.index].sum())
+    histories = [
+        rng.choice(members[h], 4).tolist() + [int(rng.integers(n_items))] for h in home
+    ]
+    return vectors.astype(np.float32), counts, histories
+
+
+def timed(fn, *args, **kw):
+    t = time.perf_counter()
+    out = fn(*args, **kw)
+    return out, time.perf_counter() - t
+
+
+def rst_table(header, rows):
+    cols = list(zip(header, *rows))
+    widths = [max(len(str(v)) for v in col) for col in cols]
+    line = "  ".join("=" * w for w in widths)
+    fmt = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([line, fmt(header), line, *map(fmt, rows), line])
+
+
+SETTINGS = {
+    "faiss": ("n_probe", [16, 32, 48, 64, 96], {}),
+    "hnswlib": ("ef_search", [16, 32, 64, 128], {"hnsw_m": 16, "ef_construction": 100}),
+    "usearch": ("ef_search", [16, 32, 64, 128], {"hnsw_m": 16, "ef_construction": 100}),
+}
+
+
+def run_backend(model, backend, queries, exact, n_eval, build_jobs, k=10, quick=False):
+    key, values, fixed = SETTINGS[backend]
+    if quick:
+        values = values[1:3]
+    rec, build = timed(ApproximateRecommender(FrozenEstimator(model), backend=backend,
+                                              n_jobs=build_jobs, **fixed).fit, None, None)
+    rows = []
+    for value in values:
+        rec.set_params(**{key: value}, n_jobs=None)
+        items, t = timed(rec.recommend, queries, k=k)
+        rows.append([backend, f"{key}={value}", "1", f"{build:.1f}" if not rows else "",
+                     f"{t:.2f}", f"{retrieval_recall(exact, items[:n_eval]):.3f}"])
+        print(*rows[-1], flush=True)
+    # the best-recall setting under 2 s (else the fastest) with both cores
+    good = [r for r in rows if float(r[4]) <= 2.0] or rows[:1]
+    value = int(max(good, key=lambda r: float(r[5]))[1].split("=")[1])
+    rec.set_params(**{key: value}, n_jobs=2)
+    items, t = timed(rec.recommend, queries, k=k)
+    rows.append([backend, f"{key}={value}", "2", "", f"{t:.2f}",
+                 f"{retrieval_recall(exact, items[:n_eval]):.3f}"])
+    print(*rows[-1], flush=True)
+    return rows, rec
+
+
+def bench_synthetic(n_items, n_queries, n_eval, backends, build_jobs, quick):
+    (vectors, counts, histories), t_gen = timed(synthetic, n_items, n_queries)
+    print(f"data: {n_items} x {vectors.shape[1]} in {t_gen:.1f}s", flush=True)
+    model = MeanVectors(vectors, counts).fit()
+    exact, t_exact = timed(model.recommend, histories[:n_eval], k=10)
+    per = t_exact * n_queries / n_eval
+    print(f"exact: {t_exact:.1f}s for {n_eval} -> {per:.1f}s per {n_queries}", flush=True)
+    rows = [["exact (blocked top-k)", "", "1", "", f"{per:.1f} (scaled)", "1.000"]]
+    for backend in backends:
+        got, _ = run_backend(model, backend, histories, exact, n_eval, build_jobs, quick=quick)
+        rows += got
+    return rows
+
+
+def bench_intent(n_items, n_users, backends, build_jobs, quick):
+    from sklearn_recsys.datasets import make_sessions, queries_from_log
+    from sklearn_recsys.intent import IntentRecommender
+
+    data = make_sessions(n_users=n_users, n_items=n_items, n_topics=50, random_state=0)
+    X, y = queries_from_log(data.interactions, n_last=1)
+    model, t_fit = timed(IntentRecommender(
+        loss="sampled_softmax", max_epochs=2, batch_size=256, max_len=20, module__d_model=64,
+        lr=1e-3, verbose=0, random_state=0, device="cpu").fit, X, y)
+    print(f"intent model: {len(model.classes_)} items, fit {t_fit:.0f}s", flush=True)
+    exact, t_exact = timed(model.recommend, X, k=10)
+    _, t_transform = timed(model.transform, X)
+    print(f"exact recommend {t_exact:.1f}s (transform alone {t_transform:.1f}s)", flush=True)
+    rows = [["exact (IntentRecommender.recommend)", "", "1", "", f"{t_exact:.2f}", "1.000"]]
+    for backend in backends:
+        got, _ = run_backend(model, backend, X, exact, len(X), build_jobs, quick=quick)
+        rows += got
+    return rows, len(model.classes_), len(X), t_transform
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-items", type=int, default=1_000_000)
+    parser.add_argument("--n-queries", type=int, default=10_000)
+    parser.add_argument("--n-eval", type=int, default=2_000)
+    parser.add_argument("--backends", nargs="*", default=["faiss", "hnswlib"])
+    parser.add_argument("--build-jobs", type=int, default=2)
+    parser.add_argument("--skip-synthetic", action="store_true")
+    parser.add_argument("--skip-intent", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="two settings per backend")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    backends = [b for b in args.backends if available(b)]
+    header = ["method", "setting", "query threads", "build (s)", "recommend (s)", "recall@10"]
+    parts = []
+    if not args.skip_synthetic:
+        rows = bench_synthetic(args.n_items, args.n_queries, args.n_eval, backends,
+                               args.build_jobs, args.quick)
+        parts.append((f"Synthetic: {args.n_items:,} items x d=64, {args.n_queries:,} queries "
+                      f"(recall on the first {args.n_eval:,})", rows))
+    if not args.skip_intent:
+        rows, n_items, n_q, t_tr = bench_intent(50_000, 10_000, backends, args.build_jobs,
+                                                args.quick)
+        parts.append((f"IntentRecommender: {n_items:,} items, {n_q:,} queries "
+                      f"(transform alone: {t_tr:.1f} s)", rows))
+    for title, rows in parts:
+        print(f"\n{title}\n{rst_table(header, rows)}")
+    if not args.no_write:
+        write(parts, header, args)
+
+
+def write(parts, header, args):
+    intro = __doc__.split("\n\n", 1)[1].rsplit("\n\nRun ", 1)[0]
+    text = [
+        "Approximate retrieval (ANN)", "===========================", "",
+        "``ApproximateRecommender`` ranks a vector model through an approximate",
+        "nearest-neighbour index (faiss IVF, hnswlib or usearch HNSW; inner product),",
+        "re-scoring the proposed items exactly. Target of the scale issue: 10^6 items",
+        "(d=64), 10,000 queries, ``recommend`` within 2 s at recall@10 >= 0.95.", "",
+        intro, "",
+        f"Machine: {platform.machine()} 2-core AMD EPYC (shared with other jobs), "
+        f"torch {torch.__version__}; index builds with {args.build_jobs} threads, "
+        "queries with the threads in the table.", "",
+    ]
+    for title, rows in parts:
+        text += [title, "-" * len(title), "", rst_table(header, rows), ""]
+    text += ["Reproduce", "---------", "", ".. code-block:: bash", "",
+             "   python benchmarks/bench_ann.py", ""]
+    OUT.write_text("\n".join(text))
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
