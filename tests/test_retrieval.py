@@ -18,8 +18,7 @@ from sklearn_recsys.content import ContentEncoder
 from sklearn_recsys.datasets import make_sessions, queries_from_log
 from sklearn_recsys.intent import IntentRecommender
 from sklearn_recsys.model_selection import cold_item_split
-from sklearn_recsys.retrieval import ApproximateRecommender, retrieval_recall
-from sklearn_recsys.retrieval import _backends
+from sklearn_recsys.retrieval import ApproximateRecommender, _backends, retrieval_recall
 
 N_ITEMS = 200
 # settings that search every item of a 200-item catalogue

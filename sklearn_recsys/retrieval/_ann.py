@@ -76,10 +76,12 @@ class ApproximateRecommender(RecommenderMixin, BaseEstimator):
         Index library (optional dependencies: ``pip install
         'sklearn-recsys[ann]'``). ``"faiss"``: an inverted file
         (``IndexIVFFlat``, inner product) of ``n_lists`` k-means lists, of
-        which ``n_probe`` are scanned per query; builds in seconds for 10^6
-        items. ``"hnswlib"`` and ``"usearch"``: HNSW graphs (inner-product
-        space) of ``hnsw_m`` links per node; slower to build. ``"auto"``
-        takes the first installed of faiss, hnswlib, usearch.
+        which ``n_probe`` are scanned per query; the fastest to build
+        (about a minute for 10^6 items on 2 cores), slower per query.
+        ``"hnswlib"`` and ``"usearch"``: HNSW graphs (inner-product space)
+        of ``hnsw_m`` links per node; several times slower to build, faster
+        per query at the same recall. ``"auto"`` takes the first installed
+        of faiss, hnswlib, usearch.
     n_lists : int or None, default=None
         faiss: number of inverted lists. None: ``4 sqrt(n_items)``, at most
         ``n_items / 39`` (so k-means has 39 points per list).
