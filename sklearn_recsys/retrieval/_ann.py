@@ -75,9 +75,8 @@ class ApproximateRecommender(RecommenderMixin, BaseEstimator):
     backend : {"auto", "faiss", "hnswlib", "usearch"}, default="auto"
         Index library (optional dependencies: ``pip install
         'sklearn-recsys[ann]'``). ``"faiss"``: an inverted file
-        (``IndexIVFFlat``) of ``n_lists`` k-means lists, of which
-        ``n_probe`` are scanned per query, over the item vectors augmented
-        by one coordinate so that L2 order is inner-product order; the fastest to build
+        (``IndexIVFFlat``, inner product) of ``n_lists`` k-means lists, of
+        which ``n_probe`` are scanned per query; the fastest to build
         (about a minute for 10^6 items on 2 cores), slower per query.
         ``"hnswlib"`` and ``"usearch"``: HNSW graphs (inner-product space)
         of ``hnsw_m`` links per node; several times slower to build, faster
@@ -118,8 +117,7 @@ class ApproximateRecommender(RecommenderMixin, BaseEstimator):
     index_ : object
         The index: a ``faiss.IndexIVFFlat``, ``hnswlib.Index`` or
         ``usearch.index.Index`` over the item codes (positions in
-        ``classes_``); the faiss index holds the augmented vectors
-        (``d + 1`` dimensions). Pickling serialises it.
+        ``classes_``). Pickling serialises it.
     classes_ : ndarray of shape (n_items,)
         Known item ids, sorted (the estimator's).
     item_counts_ : ndarray of shape (n_items,)

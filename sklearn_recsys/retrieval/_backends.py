@@ -4,13 +4,11 @@ One small adapter per library, all with the same four operations: ``build``
 an index over item vectors, ``search`` it for the ``k`` items of largest
 inner product with each query (codes, ``-1`` where the index found fewer),
 ``dumps`` it to bytes and ``loads`` it back (pickling). Every backend
-finds the largest inner products, and nothing is normalised. The HNSW
-graphs search the inner product natively (hnswlib ``space="ip"``, usearch
-``metric="ip"``); faiss's inverted file works in L2 over vectors augmented
-by one coordinate, an exact reduction of inner product to L2 (``augment``):
-its k-means lists then follow the inner product. (On HNSW graphs the
-augmented L2 space gave a much worse recall per query time than the native
-inner product: 0.77 against 0.96 at ``ef=50`` on 2x10^5 synthetic items.)
+searches the inner product natively (faiss ``METRIC_INNER_PRODUCT``,
+hnswlib ``space="ip"``, usearch ``metric="ip"``): vectors are neither
+normalised nor augmented. (The classic reduction of inner product to L2 by
+an extra coordinate, Bachrach et al. 2014, gave a much worse recall per
+query time on HNSW graphs in our measurements; see the ANN benchmark.)
 
 The libraries are optional: ``pip install sklearn-recsys[ann]``.
 """
@@ -68,21 +66,6 @@ def default_n_lists(n_items):
     return int(max(1, min(4 * np.sqrt(n_items), n_items // 39)))
 
 
-def augment(vectors):
-    """Item vectors with one more coordinate, ``sqrt(M^2 - |x|^2)`` (M: largest norm).
-
-    Every augmented item has norm M and a query gets a 0 there, so
-    ``|q - x|^2 = |q|^2 + M^2 - 2 q.x``: the nearest items in L2 are exactly
-    those of largest inner product (Bachrach et al., RecSys 2014). An IVF
-    index on the raw vectors with inner-product lists (each item in the
-    list of its largest-product centroid, biased to long centroids) found
-    only 35-80% of the true top 10 of a fitted IntentRecommender.
-    """
-    sq = np.einsum("ij,ij->i", vectors, vectors)
-    extra = np.sqrt(np.maximum(sq.max() - sq, 0))[:, None].astype(np.float32)
-    return np.ascontiguousarray(np.hstack([vectors, extra]), dtype=np.float32)
-
-
 def default_n_probe(n_lists):
     """Lists scanned per query: 2.5% of them (recall@10 about 0.97 at 10^6 items)."""
     return int(max(1, np.ceil(n_lists / 40)))
@@ -107,12 +90,8 @@ def build(backend, vectors, params, threads):
 
         n_lists = params["n_lists"] or default_n_lists(n)
         n_lists = min(n_lists, n)
-        # the inverted file in the L2 space of augmented vectors (see
-        # augment): k-means lists there group the items by the inner
-        # product, where lists of the raw vectors did not
-        vectors = augment(vectors)
-        quantizer = faiss.IndexFlatL2(d + 1)
-        index = faiss.IndexIVFFlat(quantizer, d + 1, n_lists, faiss.METRIC_L2)
+        quantizer = faiss.IndexFlatIP(d)
+        index = faiss.IndexIVFFlat(quantizer, d, n_lists, faiss.METRIC_INNER_PRODUCT)
         # k-means on at most 64 points per list, 10 iterations: training is
         # most of the build time and recall@10 barely moves with more
         index.cp.max_points_per_centroid = 64
@@ -146,7 +125,6 @@ def search(backend, index, queries, k, params, threads):
         import faiss
 
         index.nprobe = params["n_probe"] or default_n_probe(index.nlist)
-        queries = np.hstack([queries, np.zeros((len(queries), 1), dtype=np.float32)])
         with _faiss_threads(faiss, threads):
             _, codes = index.search(queries, k)
         return codes.astype(np.int64, copy=False)
