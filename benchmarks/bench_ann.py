@@ -150,14 +150,16 @@ def rst_table(header, rows):
 
 SETTINGS = {
     "faiss": ("n_probe", [32, 64, None, 160], {}),
-    "hnswlib": ("ef_search", [16, 32, 64, 96], {"hnsw_m": 16, "ef_construction": 100}),
-    "usearch": ("ef_search", [16, 32, 64, 128], {"hnsw_m": 16, "ef_construction": 100}),
+    "hnswlib": ("ef_search", [16, 32, 64, 96], {}),
+    "usearch": ("ef_search", [16, 32, 64, 128], {}),
 }
 
 
 def run_backend(model, backend, queries, exact, n_eval, build_jobs, k=10, quick=False,
-                prebuilt_seconds=None):
+                prebuilt_seconds=None, graph=None):
     key, values, fixed = SETTINGS[backend]
+    fixed = dict(fixed, **(graph if backend != "faiss" else {}))
+    prefix = "".join(f"{name}={value} " for name, value in sorted(fixed.items()))
     if quick:
         values = values[1:3]
     rec, build = timed(ApproximateRecommender(FrozenEstimator(model), backend=backend,
@@ -170,7 +172,7 @@ def run_backend(model, backend, queries, exact, n_eval, build_jobs, k=10, quick=
         rec.set_params(**{key: value}, n_jobs=None)
         items, t, cpu = cpu_timed(rec.recommend, queries, k=k)
         shown = value if value is not None else f"None ({_backends.default_n_probe(rec.index_.nlist)})"
-        rows.append([backend, f"{key}={shown}", "1", shown_build if not rows else "",
+        rows.append([backend, f"{prefix}{key}={shown}", "1", shown_build if not rows else "",
                      f"{t:.2f}", f"{cpu:.2f}", f"{retrieval_recall(exact, items[:n_eval]):.3f}"])
         print(*rows[-1], flush=True)
     # with both cores: the best recall within 2 CPU seconds (else the
@@ -204,7 +206,7 @@ def bench_synthetic(args, backends):
     for backend in backends:
         rows[backend] = run_backend(model, backend, histories, exact, args.n_eval,
                                     args.build_jobs, quick=args.quick,
-                                    prebuilt_seconds=args.prebuilt_seconds)
+                                    prebuilt_seconds=args.prebuilt_seconds, graph=_graph(args))
     title = (f"Synthetic: {args.n_items:,} items x d=64, {args.n_queries:,} queries "
              f"(recall on the first {args.n_eval:,})")
     return title, rows
@@ -227,10 +229,14 @@ def bench_intent(args, backends, n_items=50_000, n_users=10_000):
                        f"{cpu_exact:.2f}", "1.000"]]}
     for backend in backends:
         rows[backend] = run_backend(model, backend, X, exact, len(X), args.build_jobs,
-                                    quick=args.quick)
+                                    quick=args.quick, graph=_graph(args))
     title = (f"IntentRecommender: {len(model.classes_):,} items, {len(X):,} queries "
              f"(transform alone: {t_transform:.1f} s)")
     return title, rows
+
+
+def _graph(args):
+    return {"hnsw_m": args.hnsw_m, "ef_construction": args.ef_construction}
 
 
 HEADER = ["method", "setting", "query threads", "build (s)", "recommend (s)", "CPU (s)",
@@ -250,6 +256,8 @@ def main():
     parser.add_argument("--cache", default="/tmp",
                         help="folder for the exact lists and the results of earlier runs")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--hnsw-m", type=int, default=32)
+    parser.add_argument("--ef-construction", type=int, default=100)
     parser.add_argument("--prebuilt-hnswlib", type=Path, default=None,
                         help="load this saved hnswlib index instead of building it")
     parser.add_argument("--prebuilt-seconds", type=float, default=None,
