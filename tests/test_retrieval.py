@@ -109,6 +109,10 @@ def test_item_vectors_of_a_content_model_include_cold_items():
                                rtol=1e-5, atol=1e-5)
     # the table in eval mode: the cold items' neighbour vectors, not content alone
     assert not model.module_.training
+    if _backends.available("faiss"):  # and an index over it ranks cold items as recommend
+        rec = ApproximateRecommender(FrozenEstimator(model), **EXHAUSTIVE["faiss"]).fit(None, None)
+        assert_same_lists(rec.recommend(rows, k=20, return_scores=True),
+                          model.recommend(rows, k=20, return_scores=True))
 
 
 # -- exhaustive settings give the exact lists --------------------------------------
