@@ -18,6 +18,9 @@ content
     ``ContentEncoder`` (item text -> embeddings), ``TfidfRecommender``.
 intent
     ``IntentRecommender``: a skorch-wrapped sequential network.
+retrieval
+    ``ApproximateRecommender``: a vector model ranked through an ANN index
+    (faiss, hnswlib or usearch; the ``ann`` extra).
 """
 
 __version__ = "0.1.0.dev0"
@@ -31,4 +34,5 @@ __all__ = [
     "metrics",
     "model_selection",
     "preprocessing",
+    "retrieval",
 ]

@@ -892,11 +892,33 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         Returns
         -------
         intents : ndarray of shape (n_rows, d_model), float32
-            Item scores are ``intents @ item_vectors.T``.
+            Item scores are ``intents @ self.item_vectors().T``.
         """
         check_is_fitted(self)
         queries = self._encode_queries(X)
         return self._intent(queries).cpu().numpy()
+
+    def item_vectors(self):
+        """Item vectors: the vectors ``recommend`` scores intents against.
+
+        ``decision_function(X)`` (and the ranking of ``recommend``) is
+        ``transform(X) @ item_vectors().T`` for every row with a known
+        history item. With an ``item_encoder`` this is the hybrid item table
+        at inference (ID plus projected content vectors; items never seen in
+        training take their ``cold_neighbors`` neighbours' vector). Use it
+        to build an approximate nearest-neighbour index
+        (:class:`~sklearn_recsys.retrieval.ApproximateRecommender`).
+
+        Returns
+        -------
+        vectors : ndarray of shape (n_items, d_model), float32
+            One row per item, in ``classes_`` order.
+        """
+        check_is_fitted(self)
+        self._set_training(False)  # the hybrid table's inference rules
+        with torch.no_grad():
+            vectors = self.module_.item_vectors().detach().float()
+        return vectors.cpu().numpy().copy()
 
     def get_feature_names_out(self, input_features=None):
         """Names of the intent dimensions: ``intent0``, ``intent1``, ..."""

@@ -55,7 +55,7 @@ def all_estimators(type_filter=None):
     --------
     >>> from sklearn_recsys.utils.discovery import all_estimators
     >>> [name for name, _ in all_estimators(type_filter="recommender")]
-    ['EASE', 'IntentRecommender', 'ItemKNN', 'Popularity', 'TfidfRecommender', 'Transition']
+    ['ApproximateRecommender', 'EASE', 'IntentRecommender', 'ItemKNN', 'Popularity', 'TfidfRecommender', 'Transition']
     >>> "SequenceEncoder" in dict(all_estimators(type_filter="transformer"))
     True
     """
