@@ -406,6 +406,34 @@ def _dirty(tree):
     return bool(status.strip())
 
 
+TARGETS = """Targets and the full run
+------------------------
+
+The targets, 2-core CPU, 1 torch thread, the new code path measured in the
+same run as today's (``--ref 95f3fd5``):
+
+* 1M items, 1M events: ``Popularity.recommend`` for 10,000 users <= 1 s;
+  sampled-softmax epoch of the intent model <= 60 s and >= 10x faster than
+  today; exact recommend for 10,000 users <= 30 s; with the approximate
+  index <= 2 s at recall@10 >= 0.95 against exact.
+* 10M events over 1M items: queries, one epoch and recommend for 10,000
+  users within 16 GB peak memory (the "peak MB new" column).
+
+The full grid is the script without ``--quick`` (10k, 100k and 1M items x
+1M and 10M events, every step, both code paths). Today's epoch is the long
+part: about 2.6 s per batch of 128 sequences at 1M items on this machine,
+so at 1M items (and at 100k items with 10M events) the old epochs stop at
+``--old-timeout`` and are reported as lower bounds; with the default 900 s
+the old path alone takes about 1.5 to 2.5 hours. Run it detached, one run
+at a time on the machine (other jobs skew the times)::
+
+    nohup python benchmarks/bench_scale.py --repeats 1 > scale.log 2>&1 &
+
+``--items``, ``--events`` and ``--steps`` run a part of the grid (the page
+is rewritten with what ran); ``--old-users 1000`` shortens the old
+recommend steps (extrapolated, marked so); ``--out ''`` writes no page.""".splitlines()
+
+
 def write_page(path, rows, args, command, new_rev, old_rev, infos):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_cold_start import page_tail, rst_table
@@ -415,12 +443,14 @@ def write_page(path, rows, args, command, new_rev, old_rev, infos):
     lines = [title, "=" * len(title), "", *intro, "",
              f"This run: new = {new_rev}, old = {old_rev}; torch threads: {args.threads}; "
              f"Zipf exponent {args.zipf}; recommend for {args.users:,} users; "
-             f"old time-out {args.old_timeout:.0f} s.", ""]
+             f"old time-out {args.old_timeout:.0f} s; repeats: {args.repeats} (medians); "
+             f"load average (1 min) of the machine at the start and the end: "
+             f"{args.load[0]:.1f}, {args.load[1]:.1f}.", ""]
     if args.quick:
-        lines += ["A quick run (``--quick``: small sizes, a smoke test of the script), not the",
-                  "scale the targets are set at: run the full grid as shown under Reproduce",
-                  "without ``--quick``.", ""]
-    lines += [*(f"* {info}" for info in infos), "", rst_table(rows), "", *page_tail(path, command)]
+        lines += ["A quick run (``--quick``: 10,000 items, 100,000 events, a smoke test of",
+                  "the script), not the scale the targets below are set at.", ""]
+    lines += [*(f"* {info}" for info in infos), "", rst_table(rows), "", *TARGETS, "",
+              *page_tail(path, command)]
     path.write_text("\n".join(lines))
 
 
@@ -463,6 +493,7 @@ def main(argv=None):
     new_tree = args.new.resolve()
     new_rev = _rev(new_tree) + (" + uncommitted changes" if _dirty(new_tree) else "")
     rows, infos = [], []
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
         tmp = Path(tmp)
         old_tree = None
@@ -520,6 +551,8 @@ def main(argv=None):
     from bench_cold_start import rst_table
 
     print(rst_table(rows))
+    args.load = (load, os.getloadavg()[0])
+    print(f"load average (1 min) at the start and the end: {args.load[0]:.1f}, {args.load[1]:.1f}")
     if args.out:
         write_page(args.out, rows, args, command, new_rev, old_rev, infos)
         print(f"wrote {args.out}")
