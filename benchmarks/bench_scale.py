@@ -446,6 +446,10 @@ def write_page(path, rows, args, command, new_rev, old_rev, infos):
              f"old time-out {args.old_timeout:.0f} s; repeats: {args.repeats} (medians); "
              f"load average (1 min) of the machine at the start and the end: "
              f"{args.load[0]:.1f}, {args.load[1]:.1f}.", ""]
+    if args.same_code:
+        lines += ["Both code paths hold the same package code in this run (``sklearn_recsys/``",
+                  "does not differ from the old revision): the ratios show the run-to-run",
+                  "noise of the machine.", ""]
     if args.quick:
         lines += ["A quick run (``--quick``: 10,000 items, 100,000 events, a smoke test of",
                   "the script), not the scale the targets below are set at.", ""]
@@ -502,6 +506,9 @@ def main(argv=None):
             subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old_tree), args.ref],
                            check=True, capture_output=True)
         old_rev = "-" if old_tree is None else f"{args.ref} ({_rev(old_tree)})"
+        args.same_code = old_tree is not None and not _dirty(new_tree) and subprocess.run(
+            ["git", "-C", str(new_tree), "diff", "--quiet", args.ref, "HEAD", "--", "sklearn_recsys"],
+            capture_output=True).returncode == 0
         print(f"new: {new_tree} at {new_rev}; old: {old_rev}", flush=True)
         try:
             for events in args.events:
