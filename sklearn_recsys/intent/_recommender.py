@@ -124,10 +124,12 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         comparison. ``"auto"``: ``"ce"`` for catalogues of up to 5,000 items
         (``classes_``), ``"sampled_softmax"`` above; the choice is
         ``loss_``. On ml-latest-small (9.7k items) a sampled-softmax epoch
-        is about 6x faster than a full-softmax one (see the scale
+        is several times faster than a full-softmax one, and a fit with
+        the defaults takes minutes (see the "Fits with defaults"
         benchmark).
-    n_negatives : int, default=256
+    n_negatives : int or "auto", default="auto"
         Negatives per batch (sampled softmax) or per position (BCE).
+        "auto": 1024 for the sampled softmax, 256 for BCE.
     sparse_items : "auto" or bool, default="auto"
         Row-wise (sparse) updates of the item table: a training step then
         reads and updates only the rows of its batch's items and negatives,
@@ -309,7 +311,7 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         "batch_size": [NumberInterval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
         "max_len": [NumberInterval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"auto", *LOSSES})],
-        "n_negatives": [NumberInterval(Integral, 1, None, closed="left")],
+        "n_negatives": [NumberInterval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "sparse_items": [StrOptions({"auto"}), "boolean"],
         "validation": [None, NumberInterval(Real, 0, 1, closed="right")],
         "context_columns": [None, StrOptions({"auto"}), list, tuple],
@@ -340,13 +342,13 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         module="transformer",
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
-        lr=1e-3,
+        lr=3e-3,
         max_epochs=50,
         batch_size=128,
         *,
         max_len=50,
         loss="auto",
-        n_negatives=256,
+        n_negatives="auto",
         sparse_items="auto",
         validation=None,
         context_columns=None,
@@ -506,7 +508,10 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         """The loss ``loss`` picks, around the instantiated ``criterion``."""
         criterion = self.initialized_instance(self.criterion, self.get_params_for("criterion"))
         self.loss_ = self._loss()
-        self.criterion_ = LOSSES[self.loss_](criterion, n_negatives=self.n_negatives)
+        n_negatives = self.n_negatives
+        if n_negatives == "auto":
+            n_negatives = 1024 if self.loss_ == "sampled_softmax" else 256
+        self.criterion_ = LOSSES[self.loss_](criterion, n_negatives=n_negatives)
         return self
 
     def _autocast(self):
