@@ -439,6 +439,8 @@ def write_page(path, rows, args, command, new_rev, old_rev, infos):
     from bench_cold_start import page_tail, rst_table
 
     title = "Scale: catalogue and log size" + (" (quick run)" if args.quick else "")
+    if args.title:
+        title = f"{title}: {args.title}"
     intro = __doc__.split("\n\n", 1)[1].split("Run ``python")[0].rstrip().splitlines()
     lines = [title, "=" * len(title), "", *intro, "",
              f"This run: new = {new_rev}, old = {old_rev}; torch threads: {args.threads}; "
@@ -477,6 +479,7 @@ def main(argv=None):
     parser.add_argument("--old-timeout", type=float, default=900.0)
     parser.add_argument("--new-timeout", type=float, default=3600.0)
     parser.add_argument("--quick", action="store_true", help="10k items, 100k events: a smoke run")
+    parser.add_argument("--title", default="", help="added to the page title (several pages)")
     parser.add_argument("--out", type=lambda v: Path(v) if v else None,
                         default=ROOT / "docs" / "benchmarks" / "scale.rst",
                         help="results page to write; '' for none")
