@@ -64,7 +64,9 @@ def _tied_columns(scores, kth, k):
 def _sample_width(m, k):
     """Columns sampled per row by :func:`_select_sampled` (0: not worth it)."""
     width = max(1024, int(4 * np.sqrt((k + 1) * m)))
-    return width if 2 * width <= m else 0
+    # narrow blocks: the "sample" is the whole row (an exact threshold; a
+    # value-only partition is still several times faster than torch.topk)
+    return width if 2 * width <= m else m
 
 
 def _select_sampled(scores, k, width):
@@ -83,9 +85,12 @@ def _select_sampled(scores, k, width):
     n, m = arr.shape
     # 16 runs of adjacent columns spread over the row: a strided sample
     # would read every cache line of the block
-    run = max(1, width // 16)
-    starts = np.linspace(0, m - run, 16).astype(np.int64)
-    sample = np.concatenate([arr[:, a:a + run] for a in starts], axis=1)
+    if width >= m:
+        sample = arr.copy()
+    else:
+        run = max(1, width // 16)
+        starts = np.linspace(0, m - run, 16).astype(np.int64)
+        sample = np.concatenate([arr[:, a:a + run] for a in starts], axis=1)
     # the (k+1)-th best of the sample: introselect, in place on the copy
     # (several times faster than torch.topk for k ~ 100)
     sample.partition(sample.shape[1] - k - 1, axis=1)
@@ -106,22 +111,24 @@ def _select_sampled(scores, k, width):
     codes[at] = cols
     vals, codes = vals.reshape(n, width), codes.reshape(n, width)
     # every row holds >= k + 1 finite candidates: the padding is never picked
-    v, at = _select(torch.from_numpy(vals), k)
+    v, at = _select(torch.from_numpy(vals), k, narrow=False)
     return v, torch.from_numpy(np.take_along_axis(codes, at.numpy(), axis=1))
 
 
-def _select(scores, k):
+def _select(scores, k, narrow=True):
     """Values and columns of the ``k`` best scores per row, ties to lower columns.
 
     Returned in no particular order. ``torch.topk`` picks an arbitrary
     subset of the items tied at the k-th score; a row can be affected only
     when its (k+1)-th best score equals its k-th, and only those rows are
-    redone. Wide CPU blocks first try :func:`_select_sampled`.
+    redone. CPU blocks first narrow the rows to candidates
+    (:func:`_select_sampled`; ``narrow=False`` selects on the block as is).
     """
     n, m = scores.shape
     if k >= m:
         return scores.clone(), torch.arange(m, device=scores.device).expand(n, m).clone()
-    width = _sample_width(m, k) if scores.device.type == "cpu" and n else 0
+    cpu = narrow and scores.device.type == "cpu" and n
+    width = _sample_width(m, k) if cpu and m > 2 * (k + 1) else 0
     if width and scores.dtype == torch.float32:
         got = _select_sampled(scores, k, width)
         if got is not None:

@@ -317,3 +317,17 @@ def test_top_k_vectors_equals_a_full_sort():
         got = top_k_vectors(h, v, 10, width=64, **kw)
         np.testing.assert_array_equal(got[0], ref[0])
         np.testing.assert_allclose(got[1], ref[1], rtol=1e-5)
+
+
+def test_narrow_blocks_with_ties_in_a_few_rows():
+    # a few rows tie far beyond k at their k-th score: the candidates of
+    # those rows are many, the others' few; selection stays exact
+    rng = np.random.default_rng(3)
+    s = rng.random((64, 900), dtype=np.float32)
+    s[:3, :500] = 0.999
+    for k in (5, 40):
+        for scores in (s, torch.from_numpy(s.copy())):
+            got = top_k(scores, k)
+            ref = reference(s, k)
+            np.testing.assert_array_equal(got[0], ref[0])
+            np.testing.assert_array_equal(got[1], ref[1])
