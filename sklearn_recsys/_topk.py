@@ -62,7 +62,7 @@ def _tied_columns(scores, kth, k):
 
 
 def _sample_width(m, k):
-    """Columns sampled per row by :func:`_select_sampled` (0: not worth it)."""
+    """Columns sampled per row by :func:`_select_sampled` (``m``: the whole row)."""
     width = max(1024, int(4 * np.sqrt((k + 1) * m)))
     # narrow blocks: the "sample" is the whole row (an exact threshold; a
     # value-only partition is still several times faster than torch.topk)
@@ -72,8 +72,9 @@ def _sample_width(m, k):
 def _select_sampled(scores, k, width):
     """:func:`_select` of a CPU block through a threshold drawn from a sample.
 
-    The (k+1)-th best score ``t`` of a strided sample of ``width`` columns
-    is at most the row's (k+1)-th best, so the items scoring ``>= t`` (one
+    The (k+1)-th best score ``t`` of a sample of ``width`` columns (16 runs
+    of adjacent columns spread over the row, or the whole row) is at most
+    the row's (k+1)-th best, so the items scoring ``>= t`` (one
     comparison pass) hold the row's top ``k``, ties at the k-th included;
     the exact selection runs on those few candidates, kept in column order
     so the tie rule is unchanged. Returns None when the sample says
