@@ -17,12 +17,14 @@ Selection is ``torch.topk`` on the block's device; only the rows where an
 item tied at the k-th score may have been left out are redone, in one pass.
 Wide blocks on the CPU first narrow each row to the few items at or above a
 threshold taken from a sample of its columns (one comparison pass), then
-select exactly among those. Catalogues too large for one block per chunk of
-rows are scored in column blocks (:func:`top_k_blocks`): each block's exact
-top k, then one merge, so no ``rows x n_items`` block is ever held.
+select exactly among those. Vector models whose catalogue is too large
+for one block per chunk of rows are ranked by :func:`top_k_vectors` (item
+blocks, each block's exact top k merged, blocks that cannot rank skipped);
+sparse scores by :func:`top_k_sparse`. No ``rows x n_items`` block is held.
 """
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 __all__ = ["SEEN", "top_k", "top_k_blocks", "top_k_columns", "top_k_sparse", "top_k_vectors"]
@@ -59,6 +61,17 @@ def _tied_columns(scores, kth, k):
     rows = xp.concatenate([rows_above, rows_tied[first]])
     cols = xp.concatenate([cols_above, cols_tied[first]])
     return cols[xp.argsort(rows * m + cols)].reshape(n, k)
+
+
+def _padded(counts, values, fill):
+    """Row-major ``values`` of rows of ``counts`` entries as an ``(n, max)``
+    block padded with ``fill``; also the flat position of each value."""
+    n = len(counts)
+    width = int(counts.max()) if n else 0
+    at = np.arange(len(values)) + np.repeat(np.arange(n) * width - (np.cumsum(counts) - counts), counts)
+    block = np.full(n * width, fill, dtype=values.dtype)
+    block[at] = values
+    return block.reshape(n, width), at
 
 
 def _sample_width(m, k):
@@ -102,15 +115,10 @@ def _select_sampled(scores, k, width):
     if len(flat) > n * m // 16:
         return None
     rows, cols = np.divmod(flat, m)
-    counts = np.bincount(rows, minlength=n)
-    width = int(counts.max())
-    # position of each candidate in its row of the (n, width) candidate block
-    at = np.arange(len(rows)) + np.repeat(np.arange(n) * width - (np.cumsum(counts) - counts), counts)
-    vals = np.full(n * width, -np.inf, dtype=arr.dtype)
-    vals[at] = arr.ravel()[flat]
-    codes = np.zeros(n * width, dtype=np.int64)
+    vals, at = _padded(np.bincount(rows, minlength=n), arr.ravel()[flat], -np.inf)
+    codes = np.zeros(vals.size, dtype=np.int64)
     codes[at] = cols
-    vals, codes = vals.reshape(n, width), codes.reshape(n, width)
+    codes = codes.reshape(vals.shape)
     # every row holds >= k + 1 finite candidates: the padding is never picked
     v, at = _select(torch.from_numpy(vals), k, narrow=False)
     return v, torch.from_numpy(np.take_along_axis(codes, at.numpy(), axis=1))
@@ -310,10 +318,9 @@ def _top_entries(indptr, columns, values, k):
         rows = many[start : start + max(1, _SPARSE_BLOCK // width)]
         start += len(rows)
         lengths = counts[rows]
-        block_row = np.repeat(np.arange(len(rows)), lengths)
-        offset = np.arange(len(block_row)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        block = np.full((len(rows), width), -np.inf, dtype=np.float32)
-        block[block_row, offset] = values[np.repeat(indptr[rows], lengths) + offset]
+        offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        entries = values[np.repeat(indptr[rows], lengths) + offset].astype(np.float32)
+        block, _ = _padded(lengths, entries, -np.inf)
         kth[rows] = torch.topk(torch.from_numpy(block), k, dim=1).values[:, -1].numpy()
     row_of = _row_ids(indptr)
     # rows with at most k entries have kth = -inf: all their entries are above
@@ -411,8 +418,6 @@ def top_k_sparse(
     scores : ndarray of shape (n_rows, k), float32
         Their scores (``SEEN`` for seen items that fill a list).
     """
-    import scipy.sparse as sp  # here, not at the top: additions stay at the end
-
     s = sp.csr_matrix(scores)
     if not s.data.all():  # explicit zeros: drop them from a copy, not the input
         s = s.copy()
@@ -526,12 +531,10 @@ def _subset_blocks(h, vectors, codes, width):
 def _top_k_subset(h, vectors, codes, k, width, seen, allowed, fallback, empty):
     """:func:`top_k_blocks` of ``h @ vectors[codes].T`` (``codes`` sorted),
     masks mapped onto the subset; returns catalogue codes."""
-    at = np.full(len(vectors), -1, dtype=np.int64)
-    at[codes] = np.arange(len(codes))
     part_seen = None
-    if seen is not None:
-        pos = at[seen[1]]
-        inside = pos >= 0
+    if seen is not None:  # positions of the seen items in codes (a search, no n_items map)
+        pos = np.searchsorted(codes, seen[1]).clip(max=len(codes) - 1)
+        inside = codes[pos] == seen[1]
         part_seen = (seen[0][inside], pos[inside])
     got, scores = top_k_blocks(
         _subset_blocks(h, vectors, codes, width), min(k, len(codes)), seen=part_seen,

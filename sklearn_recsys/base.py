@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._topk import SEEN, top_k_blocks
+from ._topk import SEEN, top_k
 from .metrics import ndcg_at_k
 from .utils import check_histories, check_item_ids, check_k, flatten_histories
 
@@ -268,15 +268,6 @@ class RecommenderMixin:
     def _score_chunk(self, queries):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _score_blocks(self, queries):
-        """Scores of a chunk as column blocks ``(start, scores)``, in item order.
-
-        One block by default (``_score_chunk``). A model that can score a
-        range of items at a time (vector models) yields several, so a large
-        catalogue is ranked without a ``rows x n_items`` block.
-        """
-        yield 0, self._score_chunk(queries)
-
     def _chunk_rows(self):
         """Rows per chunk of ``_dense`` (and of ranking, by default)."""
         return max(1, _CHUNK_SCORES // max(1, len(self.classes_)))
@@ -288,12 +279,13 @@ class RecommenderMixin:
     def _topk_chunk(self, queries, k, exclude_seen, allowed):
         """Top-``k`` codes and scores of a chunk of queries."""
         empty = queries.lengths() == 0
-        return top_k_blocks(
-            self._score_blocks(queries), k,
+        return top_k(
+            self._score_chunk(queries), k,
             seen=(queries.row_ids(), queries.codes) if exclude_seen else None,
             allowed=allowed, empty=empty,
             # an (n_items,) array: only made for chunks that need it
             fallback=self._fallback_scores() if empty.any() else None,
+            copy=False,  # the chunk's own score block
         )
 
     def _candidate_mask(self, candidates):

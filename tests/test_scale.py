@@ -135,13 +135,15 @@ def test_intent_recommend_in_item_blocks_equals_one_block(monkeypatch):
     one = rec.recommend(queries, k=7, return_scores=True)
     cand = rec.classes_[::2]
     one_c = rec.recommend(queries, k=5, candidates=cand)
-    # 13 scores per block: several item blocks per chunk of rows
+    # 13 scores per row and block: the catalogue no longer fits one block
     import sklearn_recsys.intent._recommender as intent_mod
 
     monkeypatch.setattr(intent_mod, "_CHUNK_SCORES", 13 * 32)
-    blocks = list(rec._score_blocks(rec._encode_queries(queries)))
-    assert len(blocks) > 3
+    calls = []
+    real = intent_mod.top_k_vectors
+    monkeypatch.setattr(intent_mod, "top_k_vectors", lambda *a, **kw: calls.append(kw["width"]) or real(*a, **kw))
     got = rec.recommend(queries, k=7, return_scores=True)
+    assert calls and max(calls) < len(rec.classes_) // 3  # several item blocks
     np.testing.assert_array_equal(got[0], one[0])
     # a matrix product split by columns may round the last bit differently
     np.testing.assert_allclose(got[1], one[1], rtol=1e-6)

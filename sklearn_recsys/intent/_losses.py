@@ -118,7 +118,6 @@ class SampledSoftmaxLoss(_ItemLoss):
     def __init__(self, criterion=None, n_negatives=256):
         super().__init__(criterion, n_negatives)
         self.register_buffer("q", torch.empty(0))
-        self.register_buffer("log_q", torch.empty(0))
         self.register_buffer("cdf", torch.empty(0, dtype=torch.float64))
         self._drawn = None  # negatives drawn by draw_step for the next call
 
@@ -128,7 +127,6 @@ class SampledSoftmaxLoss(_ItemLoss):
             q = q * trained
         q = q / q.sum()
         self.q = q.float()
-        self.log_q = q.log().float()
         self.cdf = q.cumsum(0)
 
     def draw_step(self):
@@ -146,8 +144,8 @@ class SampledSoftmaxLoss(_ItemLoss):
         if neg is None:
             neg = self.sample(self.n_negatives)
         vectors = items.rows(torch.cat([target, neg]))
-        pos = (hidden * vectors[: len(target)]).sum(-1) - self.log_q[target]
-        logits = hidden @ vectors[len(target):].T - self.log_q[neg]
+        pos = (hidden * vectors[: len(target)]).sum(-1) - self.q[target].log()
+        logits = hidden @ vectors[len(target):].T - self.q[neg].log()
         logits = logits.masked_fill(neg[None, :] == target[:, None], float("-inf"))
         logits = torch.cat([pos[:, None], logits], dim=1)
         return self.criterion(logits, torch.zeros_like(target))

@@ -844,27 +844,14 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         with torch.no_grad():
             return h @ self.module_.item_vectors().detach().float().T
 
-    def _score_blocks(self, queries):
-        """Scores in blocks of items (``_CHUNK_SCORES`` per block), on the device.
-
-        One block (``_score_chunk``) when the catalogue fits; otherwise the
-        intents are computed once and scored against one range of item
-        vectors at a time, so ranking a 10^6-item catalogue never holds a
-        ``rows x n_items`` block.
-        """
-        h = self._intent(queries)
-        with torch.no_grad():
-            vectors = self.module_.item_vectors().detach().float()
-            width = max(1, _CHUNK_SCORES // max(1, len(h)))
-            for start in range(0, len(vectors), width):
-                yield start, h @ vectors[start:start + width].T
-
     def _topk_chunk(self, queries, k, exclude_seen, allowed):
-        """Top-``k`` of a chunk; a catalogue of many item blocks skips the
-        blocks that cannot rank (:func:`~sklearn_recsys._topk.top_k_vectors`,
-        exact)."""
+        """Top-``k`` of a chunk: one score block when the catalogue fits in
+        ``_CHUNK_SCORES``, else item blocks by decreasing vector norm that
+        stop where nothing left can rank
+        (:func:`~sklearn_recsys._topk.top_k_vectors`, exact), so a 10^6-item
+        catalogue never needs a ``rows x n_items`` block."""
         width = max(1, _CHUNK_SCORES // max(1, len(queries)))
-        if len(self.classes_) < 4 * width:
+        if len(self.classes_) <= width:
             return super()._topk_chunk(queries, k, exclude_seen, allowed)
         empty = queries.lengths() == 0
         h = self._intent(queries)

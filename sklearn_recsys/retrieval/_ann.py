@@ -14,11 +14,12 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._topk import SEEN, top_k
+from .._topk import SEEN, _top_k_subset, top_k
 from ..base import _CHUNK_SCORES, Queries, RecommenderMixin
 from . import _backends
 
@@ -345,39 +346,23 @@ class ApproximateRecommender(RecommenderMixin, BaseEstimator):
                 np.take_along_axis(scores, order, axis=1), ok)
 
     def _exact(self, queries, intents, rows, k, exclude_seen, allowed):
-        """Exact top-``k`` of ``rows``: over the candidates when there are few."""
+        """Exact top-``k`` of ``rows``: over the candidates when there are few
+        (the engine's subset ranking: codes in order, so ties go to the lower
+        code)."""
         n_items = len(self.classes_)
-        if allowed is not None and int(allowed.sum()) <= self.exact_candidates:
-            cols = np.flatnonzero(allowed)  # sorted: ties still go to the lower code
-        else:
-            cols = None
-        width = n_items if cols is None else len(cols)
-        step = max(1, _CHUNK_SCORES // max(1, width))
-        vectors = self._vectors_ if cols is None else self._vectors_[cols]
-        codes = np.empty((len(rows), k), dtype=np.int64)
-        scores = np.empty((len(rows), k), dtype=np.float32)
-        row_ids = queries.row_ids()
-        for start in range(0, len(rows), step):
-            part = rows[start:start + step]
-            block = intents[part] @ vectors.T
-            seen = None
-            if exclude_seen:
-                at = np.full(len(queries), -1)
-                at[part] = np.arange(len(part))
-                r = at[row_ids]
-                c = queries.codes
-                keep = r >= 0
-                r, c = r[keep], c[keep]
-                if cols is not None:
-                    pos = np.searchsorted(cols, c).clip(max=len(cols) - 1)
-                    hit = cols[pos] == c
-                    r, c = r[hit], pos[hit]
-                seen = (r.astype(np.int64), c.astype(np.int64))
-            c, s = top_k(block, k, seen=seen, allowed=None if cols is not None else allowed,
-                         copy=False)
-            codes[start:start + step] = c if cols is None else cols[c]
-            scores[start:start + step] = s
-        return codes, scores
+        few = allowed is not None and int(allowed.sum()) <= self.exact_candidates
+        cols = np.flatnonzero(allowed) if few else np.arange(n_items)
+        seen = None
+        if exclude_seen:  # the history entries of ``rows``, renumbered
+            at = np.full(len(queries), -1, dtype=np.int64)
+            at[rows] = np.arange(len(rows))
+            r = at[queries.row_ids()]
+            seen = (r[r >= 0], queries.codes[r >= 0])
+        width = max(1, _CHUNK_SCORES // max(1, len(rows)))
+        return _top_k_subset(
+            torch.from_numpy(intents[rows]), torch.from_numpy(self._vectors_), cols, k, width,
+            seen, None if few else allowed, None, None,
+        )
 
     # -- persistence ----------------------------------------------------------
     def __getstate__(self):
