@@ -12,12 +12,13 @@ import torch
 from sklearn.utils import check_random_state
 from skorch import NeuralNet
 
+from ._doc_link import DocLinkMixin
 from .utils._param_validation import validate_own_params
 
 __all__ = ["TorchMixin", "skorch_params_doc", "with_skorch_params"]
 
 
-class TorchMixin:
+class TorchMixin(DocLinkMixin):
     """Shared plumbing of the skorch ``NeuralNet`` subclasses of this package.
 
     * ``device="auto"`` means CUDA when available, else the CPU. The

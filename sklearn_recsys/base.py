@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._doc_link import DocLinkMixin
 from ._topk import SEEN, top_k
 from .metrics import ndcg_at_k
 from .utils import check_histories, check_item_ids, check_k, flatten_histories
@@ -91,7 +92,7 @@ class Queries:
         return out
 
 
-class RecommenderMixin:
+class RecommenderMixin(DocLinkMixin):
     """Mixin giving ``recommend``, ``predict`` and ``score`` to a recommender.
 
     Subclasses call ``self._fit_queries(X, y[, items=...])`` in ``fit`` (it

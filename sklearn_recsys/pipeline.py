@@ -12,6 +12,8 @@ from sklearn.pipeline import Pipeline, _name_estimators
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._doc_link import DocLinkMixin
+
 __all__ = ["RecommenderPipeline", "make_recommender_pipeline"]
 
 
@@ -21,7 +23,7 @@ def _last_has(name):
     return check
 
 
-class RecommenderPipeline(Pipeline):
+class RecommenderPipeline(DocLinkMixin, Pipeline):
     """A :class:`~sklearn.pipeline.Pipeline` whose last step is a recommender.
 
     Everything of ``Pipeline`` (nested ``step__param`` names, ``clone``,

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from sklearn.base import TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -70,7 +71,7 @@ _SKORCH_DOCS = {
 
 
 @with_skorch_params(_SKORCH_DOCS)
-class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
+class IntentRecommender(RecommenderMixin, TransformerMixin, TorchMixin, NeuralNet):
     """Sequential recommender: a history is read into an intent vector that scores items.
 
     A PyTorch network (a SASRec-style transformer by default, or a GRU or
@@ -884,7 +885,9 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         Returns
         -------
         intents : ndarray of shape (n_rows, d_model), float32
-            Item scores are ``intents @ self.item_vectors().T``.
+            Item scores are ``intents @ self.item_vectors().T``. A
+            DataFrame with columns ``intent0``, ``intent1``, ... (and the
+            index of ``X``) after ``set_output(transform="pandas")``.
         """
         check_is_fitted(self)
         queries = self._encode_queries(X)
@@ -911,6 +914,11 @@ class IntentRecommender(RecommenderMixin, TorchMixin, NeuralNet):
         with torch.no_grad():
             vectors = self.module_.item_vectors().detach().float()
         return vectors.cpu().numpy().copy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # transform's intents
+        return tags
 
     def get_feature_names_out(self, input_features=None):
         """Names of the intent dimensions: ``intent0``, ``intent1``, ..."""

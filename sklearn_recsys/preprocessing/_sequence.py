@@ -13,6 +13,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._doc_link import DocLinkMixin
 from ..utils._param_validation import NumberInterval
 from ..utils._sequences import (
     HISTORY,
@@ -62,7 +63,7 @@ def _table_ids(table):
     return flat
 
 
-class SequenceEncoder(TransformerMixin, BaseEstimator):
+class SequenceEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Encode histories of item ids as left-padded arrays of integer codes.
 
     Each query's history (a sequence of raw item ids, oldest first) becomes a

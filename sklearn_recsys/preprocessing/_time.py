@@ -10,6 +10,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._doc_link import DocLinkMixin
+
 _UNIT_SECONDS = {
     "D": 86400.0,
     "h": 3600.0,
@@ -61,7 +63,7 @@ def _column_seconds(column, name, unit):
     )
 
 
-class TimeFeatures(TransformerMixin, BaseEstimator):
+class TimeFeatures(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Turn timestamp columns into context features for a recommender.
 
     Each input column (e.g. ``timestamp``, the moment of the query, and
