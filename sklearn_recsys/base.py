@@ -19,11 +19,17 @@ Rules every recommender follows
   ranked above an allowed item. When fewer than ``k`` allowed unseen items
   remain, the list is filled with seen items, scored ``-inf``.
 * ``score(X, y)`` is the NDCG@10 of ``y`` in ``recommend(X, k=10)``.
+* ``similar_items(items, k)`` exists on recommenders with an item-item
+  relation (``_similar_by`` is not None): the ranking of a one-item history
+  (EASE's weight row, ItemKNN's similarity row, Transition's next-item row,
+  TF-IDF cosine) or the cosine of item vectors (``IntentRecommender``). The
+  item itself is left out, as a seen item is.
 """
 
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._doc_link import DocLinkMixin
@@ -90,6 +96,10 @@ class Queries:
         out[self.row_ids()[keep], max_len - 1 - from_end[keep]] = self.codes[keep]
         del lengths
         return out
+
+
+def _has_similar_items(est):
+    return getattr(est, "_similar_by", None) is not None
 
 
 class RecommenderMixin(DocLinkMixin):
@@ -351,6 +361,90 @@ class RecommenderMixin(DocLinkMixin):
         scores[scores == SEEN] = -np.inf
         items = self.classes_[codes]
         return (items, scores) if return_scores else items
+
+    # How ``similar_items`` scores: "history" ranks the one-item history
+    # [item] with ``_score_chunk``; a model with item vectors overrides
+    # ``_similar_scorer``; None: no item-item relation (no similar_items).
+    _similar_by = "history"
+
+    def _similar_scorer(self):
+        """A function ``codes -> (len(codes), n_items)`` scores of items similar to each code."""
+
+        def scores(codes):
+            return self._score_chunk(Queries(np.arange(len(codes) + 1), codes))
+
+        return scores
+
+    @available_if(_has_similar_items)
+    def similar_items(self, items, k=10, *, candidates=None, return_scores=False):
+        """The ``k`` items most similar to each of ``items``.
+
+        Similar means what the model's item-item relation says: the ranking
+        of a history holding only that item for the linear models (EASE's
+        weight row, ItemKNN's similarity row, Transition's next-item row,
+        TF-IDF cosine), the cosine of the item vectors for
+        :class:`~sklearn_recsys.intent.IntentRecommender` (with an
+        ``item_encoder``: the content-aware vectors, catalogue items never
+        trained on included). The item itself is never listed above another
+        item; ties and lists that run out follow ``recommend``'s rules.
+
+        Parameters
+        ----------
+        items : array-like of shape (n_items_query,)
+            Item ids, all known to the fitted model (in ``classes_``).
+        k : int, default=10
+            Number of items per row.
+        candidates : array-like of item ids, default=None
+            Rank only these items (all must be known).
+        return_scores : bool, default=False
+            Also return the similarity scores.
+
+        Returns
+        -------
+        similar : ndarray of shape (n_items_query, k)
+            Item ids, most similar first.
+        scores : ndarray of shape (n_items_query, k), float32
+            Only when ``return_scores=True``. The item itself, when it had
+            to fill a list, scores ``-inf``.
+
+        Examples
+        --------
+        >>> from sklearn_recsys.baselines import EASE
+        >>> model = EASE(l2=1.0).fit([[1, 2], [1, 2], [2, 3], [3, 4]], [3, 3, 4, 1])
+        >>> model.similar_items([2], k=2)   # coef_[1] (item 2's row), ranked
+        array([[3, 1]])
+        """
+        check_is_fitted(self)
+        if not isinstance(return_scores, (bool, np.bool_)):
+            raise TypeError(f"return_scores must be a bool; got {return_scores!r}.")
+        ids = np.asarray(items, dtype=object if self._item_kind_ == "str" else None)
+        if ids.ndim != 1:
+            raise ValueError(
+                f"items must be a 1-D array-like of item ids; got shape {ids.shape}."
+            )
+        codes = self._encode_items(ids, what="items")
+        if (codes < 0).any():
+            bad = ids[codes < 0]
+            raise ValueError(
+                f"items holds {len(bad)} item id(s) unknown to the fitted model "
+                f"(first: {bad[0]!r}); similar_items takes items in classes_."
+            )
+        allowed = self._candidate_mask(candidates)
+        k = check_k(k, len(self.classes_) if allowed is None else int(allowed.sum()))
+        n = len(codes)
+        out_codes = np.empty((n, k), dtype=np.int64)
+        out_scores = np.empty((n, k), dtype=np.float32)
+        scorer = self._similar_scorer()
+        step = self._chunk_rows()
+        for start in range(0, n, step):
+            chunk = slice(start, min(n, start + step))
+            c = codes[chunk]
+            out_codes[chunk], out_scores[chunk] = top_k(
+                scorer(c), k, seen=(np.arange(len(c)), c), allowed=allowed, copy=False
+            )
+        out_scores[out_scores == SEEN] = -np.inf
+        similar = self.classes_[out_codes]
+        return (similar, out_scores) if return_scores else similar
 
     def predict(self, X):
         """Top-1 item per row, seen items excluded.

@@ -84,6 +84,24 @@ class RecommenderPipeline(DocLinkMixin, Pipeline):
         """
         return self._final_estimator.recommend(self._transform_queries(X), k=k, **kwargs)
 
+    @available_if(_last_has("similar_items"))
+    def similar_items(self, items, k=10, **kwargs):
+        """The last step's ``similar_items`` (item ids need no transform).
+
+        Parameters
+        ----------
+        items : array-like of item ids
+        k : int, default=10
+        **kwargs
+            ``candidates``, ``return_scores`` of the last step.
+
+        Returns
+        -------
+        similar : ndarray of shape (n_items_query, k)
+            (and scores with ``return_scores=True``).
+        """
+        return self._final_estimator.similar_items(items, k=k, **kwargs)
+
     @available_if(_last_has("decision_function"))
     def decision_function(self, X, **params):
         """Scores of every item: transform ``X``, then the last step's ``decision_function``."""

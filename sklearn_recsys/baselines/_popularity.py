@@ -44,6 +44,9 @@ class Popularity(_SparseRankingMixin, RecommenderMixin, BaseEstimator):
     array([[2, 3]])
     """
 
+    _similar_by = None  # one ranking for everyone: no item-item relation
+
+
     _parameter_constraints: dict = {}
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -915,6 +915,18 @@ class IntentRecommender(RecommenderMixin, TransformerMixin, TorchMixin, NeuralNe
             vectors = self.module_.item_vectors().detach().float()
         return vectors.cpu().numpy().copy()
 
+    _similar_by = "vectors"
+
+    def _similar_scorer(self):
+        # cosine of the item vectors (the hybrid table for content models)
+        vectors = torch.from_numpy(self.item_vectors())
+        vectors = torch.nn.functional.normalize(vectors, dim=1)
+
+        def scores(codes):
+            return vectors[torch.from_numpy(codes)] @ vectors.T
+
+        return scores
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]  # transform's intents

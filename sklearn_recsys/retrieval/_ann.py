@@ -158,6 +158,9 @@ class ApproximateRecommender(RecommenderMixin, BaseEstimator):
     5
     """
 
+    _similar_by = None  # the index serves recommend; use the wrapped model's similar_items
+
+
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "transform", "item_vectors"])],
         "backend": [StrOptions({"auto", *_backends.PACKAGES})],
