@@ -28,6 +28,7 @@ Rules every recommender follows
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
@@ -318,7 +319,92 @@ class RecommenderMixin(DocLinkMixin):
         mask[codes] = True
         return mask
 
-    def recommend(self, X, k=10, *, exclude_seen=True, candidates=None, return_scores=False):
+    def _row_lists(self, lists, n_rows, what):
+        """Per-row item lists as a CSR ``(n_rows, n_items)`` bool matrix of
+        codes, or None when ``lists`` is one global list (or None).
+
+        Per-row forms: a sequence of ``n_rows`` sequences of item ids, a 2-D
+        array of shape ``(n_rows, m)``, or a sparse matrix of shape
+        ``(n_rows, n_items)`` whose non-zero columns (``classes_`` order) are
+        the row's items. Unknown ids raise for candidates and are dropped
+        for ``exclude`` (they cannot be recommended anyway).
+        """
+        if lists is None:
+            return None
+        n_items = len(self.classes_)
+        if sp.issparse(lists):
+            if lists.shape != (n_rows, n_items):
+                raise ValueError(
+                    f"{what} as a sparse matrix must have shape (n_rows, n_items) = "
+                    f"({n_rows}, {n_items}), columns in classes_ order; got {lists.shape}."
+                )
+            m = sp.csr_matrix(lists, copy=True)
+            m.eliminate_zeros()
+            m.data = np.ones_like(m.data, dtype=bool)
+            return m
+        if isinstance(lists, np.ndarray) and lists.ndim == 2:
+            rows = list(lists)
+        elif isinstance(lists, (list, tuple, np.ndarray, pd.Series)) and len(lists) and any(
+            isinstance(e, (list, tuple, np.ndarray, pd.Series)) for e in lists
+        ):
+            rows = list(lists)
+            bad = [i for i, e in enumerate(rows) if not isinstance(e, (list, tuple, np.ndarray, pd.Series))]
+            if bad:
+                raise ValueError(
+                    f"{what} mixes item ids and lists of item ids (row {bad[0]} holds "
+                    f"{rows[bad[0]]!r}); give one list for every row, or one flat list for all rows."
+                )
+        else:
+            return None
+        if len(rows) != n_rows:
+            raise ValueError(
+                f"{what} has {len(rows)} per-row lists for {n_rows} rows of X; give one list per row."
+            )
+        indptr, flat = flatten_histories([np.asarray(r).ravel() if isinstance(r, np.ndarray) else list(r) for r in rows])
+        codes = self._encode_items(flat, what=what) if len(flat) else np.empty(0, dtype=np.int64)
+        row_of = np.repeat(np.arange(n_rows), np.diff(indptr))
+        known = codes >= 0
+        if what == "candidates" and not known.all():
+            first = int(np.flatnonzero(~known)[0])
+            raise ValueError(
+                f"candidates holds {int((~known).sum())} item id(s) unknown to the fitted model "
+                f"(first: {flat[first]!r} in row {row_of[first]}); only items in classes_ can be ranked."
+            )
+        m = sp.csr_matrix(
+            (np.ones(int(known.sum()), dtype=bool), (row_of[known], codes[known])),
+            shape=(n_rows, n_items),
+        )
+        m.sum_duplicates()
+        return m
+
+    def _topk_chunk_filtered(self, queries, k, exclude_seen, allowed, cand, excl, blocked=None):
+        """Top-``k`` of a chunk with per-row candidates and/or excluded items:
+        the dense scores of the chunk, masked row by row."""
+        s = self._score_chunk(queries)
+        s = s.float().cpu().numpy() if isinstance(s, torch.Tensor) else np.array(s, dtype=np.float32)
+        empty = queries.lengths() == 0
+        if empty.any():
+            s[empty] = self._fallback_scores()
+        if allowed is not None:
+            s[:, ~allowed] = -np.inf
+        if cand is not None:
+            s[~cand.toarray()] = -np.inf
+        rows, codes = [], []
+        if exclude_seen:
+            rows.append(queries.row_ids())
+            codes.append(queries.codes)
+        if excl is not None:
+            coo = excl.tocoo()
+            rows.append(coo.row.astype(np.int64))
+            codes.append(coo.col.astype(np.int64))
+        if blocked is not None and len(blocked):
+            rows.append(np.repeat(np.arange(len(queries)), len(blocked)))
+            codes.append(np.tile(blocked, len(queries)))
+        seen = (np.concatenate(rows), np.concatenate(codes)) if rows else None
+        return top_k(s, k, seen=seen, copy=False)
+
+    def recommend(self, X, k=10, *, exclude_seen=True, candidates=None, exclude=None,
+                  return_scores=False):
         """Rank the catalogue for each query and return the top ``k`` items.
 
         Parameters
@@ -330,9 +416,18 @@ class RecommenderMixin(DocLinkMixin):
             Number of items per row.
         exclude_seen : bool, default=True
             Leave the items of each row's history out of its list.
-        candidates : array-like of item ids, default=None
+        candidates : array-like of item ids, per-row lists or sparse matrix, default=None
             Rank only these items (all must be known); None ranks every item
-            in ``classes_``.
+            in ``classes_``. One flat list applies to every row. Per row: a
+            sequence of ``n_rows`` lists of item ids, a 2-D array of shape
+            ``(n_rows, m)``, or a sparse matrix of shape ``(n_rows, n_items)``
+            whose non-zero columns (``classes_`` order) are the row's
+            candidates; ``k`` must not exceed any row's number of candidates.
+        exclude : array-like of item ids, per-row lists or sparse matrix, default=None
+            Items to leave out besides the row's own history (a blocklist),
+            in the same forms as ``candidates``; unknown ids are ignored.
+            They follow the rule of seen items: listed, scored ``-inf``, only
+            when a list runs out of other items.
         return_scores : bool, default=False
             Also return the scores of the listed items.
 
@@ -343,20 +438,52 @@ class RecommenderMixin(DocLinkMixin):
         scores : ndarray of shape (n_rows, k), float32
             Only when ``return_scores=True``. Excluded items that had to fill
             a list score ``-inf``.
+
+        Notes
+        -----
+        Per-row candidates and ``exclude`` rank each chunk of rows from its
+        dense scores (``n_rows x n_items`` work, in blocks of bounded
+        memory), not through a model's large-catalogue path.
         """
         check_is_fitted(self)
         if not isinstance(exclude_seen, (bool, np.bool_)):
             raise TypeError(f"exclude_seen must be a bool; got {exclude_seen!r}.")
         queries = self._encode_queries(X)
-        allowed = self._candidate_mask(candidates)
-        k = check_k(k, len(self.classes_) if allowed is None else int(allowed.sum()))
         n = len(queries)
+        cand = self._row_lists(candidates, n, "candidates")
+        allowed = self._candidate_mask(candidates) if cand is None else None
+        excl = self._row_lists(exclude, n, "exclude")
+        blocked = None
+        if exclude is not None and excl is None:  # one blocklist for every row
+            flat = np.asarray(exclude, dtype=object if self._item_kind_ == "str" else None)
+            if flat.ndim != 1:
+                raise ValueError(f"exclude must be a 1-D list of item ids or per-row lists; got shape {flat.shape}.")
+            blocked = self._encode_items(flat, what="exclude") if flat.size else np.empty(0, np.int64)
+            blocked = np.unique(blocked[blocked >= 0])
+        k = check_k(k, len(self.classes_) if allowed is None else int(allowed.sum()))
+        if cand is not None and n:
+            per_row = np.diff(cand.indptr)
+            if k > per_row.min():
+                r = int(np.argmin(per_row))
+                raise ValueError(
+                    f"k={k} is larger than the number of candidates of row {r} "
+                    f"({per_row[r]}); give every row at least k candidates."
+                )
         codes = np.empty((n, k), dtype=np.int64)
         scores = np.empty((n, k), dtype=np.float32)
-        step = self._rank_rows()
+        filtered = cand is not None or excl is not None or blocked is not None
+        step = self._chunk_rows() if filtered else self._rank_rows()
         for start in range(0, n, step):
             chunk = slice(start, min(n, start + step))
-            c, s = self._topk_chunk(queries[chunk], k, bool(exclude_seen), allowed)
+            if filtered:
+                c, s = self._topk_chunk_filtered(
+                    queries[chunk], k, bool(exclude_seen), allowed,
+                    None if cand is None else cand[chunk],
+                    None if excl is None else excl[chunk],
+                    blocked,
+                )
+            else:
+                c, s = self._topk_chunk(queries[chunk], k, bool(exclude_seen), allowed)
             codes[chunk], scores[chunk] = c, s
         scores[scores == SEEN] = -np.inf
         items = self.classes_[codes]

@@ -238,6 +238,7 @@ def test_expected_failed_checks_are_skipped_with_a_warning():
     expected = {
         "check_exclude_seen": "ranks seen items",
         "check_candidates": "ranks seen candidates",
+        "check_per_row_candidates_and_exclude": "its recommend takes no exclude",
         "check_bad_input_raises": "drops the exclude_seen argument unchecked",
     }
     with pytest.warns(SkipTestWarning) as record:

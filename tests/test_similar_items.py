@@ -162,3 +162,16 @@ def test_pipeline_delegates_similar_items(Xy):
     items = direct.classes_[:5]
     np.testing.assert_array_equal(pipe.similar_items(items, k=4),
                                   direct.similar_items(items, k=4))
+
+
+def test_pipeline_passes_per_row_candidates_and_exclude(Xy):
+    X, y = Xy
+    pipe = RecommenderPipeline([("model", EASE(l2=50.0))]).fit(X, y)
+    items = pipe.classes_
+    rows = X.iloc[:3]
+    cand = [items[:10], items[5:20], items[::7]]
+    full = pipe.recommend(rows, k=len(items))
+    got = pipe.recommend(rows, k=4, candidates=cand, exclude=[[], [items[6]], []])
+    for r in range(3):
+        want = [v for v in full[r] if v in set(cand[r]) and not (r == 1 and v == items[6])][:4]
+        assert got[r].tolist() == want

@@ -274,6 +274,19 @@ class ApproximateRecommender(RecommenderMixin, BaseEstimator):
             X = [h.tolist() for h in np.split(self.classes_[queries.codes], queries.indptr[1:-1])]
         return np.ascontiguousarray(self.estimator_.transform(X), dtype=np.float32)
 
+    def _score_chunk(self, queries):
+        """Exact scores of a chunk (per-row candidates and ``exclude`` rank
+        these, not the index); rows with no known item score 0 here (the
+        mixin gives them the popularity fallback)."""
+        lengths = queries.lengths()
+        out = np.zeros((len(queries), len(self.classes_)), dtype=np.float32)
+        rows = np.flatnonzero(lengths > 0)
+        if len(rows):
+            indptr = np.concatenate([[0], np.cumsum(lengths[rows])])
+            frame = None if queries.frame is None else queries.frame.iloc[rows]
+            out[rows] = self._intents(Queries(indptr, queries.codes, frame)) @ self._vectors_.T
+        return out
+
     def _topk_chunk(self, queries, k, exclude_seen, allowed):
         """Top-``k`` codes and scores of a chunk: fallback rows, then the index."""
         n = len(queries)

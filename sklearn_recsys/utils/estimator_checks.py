@@ -301,6 +301,46 @@ def check_candidates(name, estimator_orig):
         rec.recommend([list("abc")], k=1, candidates=["d", "nope"])
 
 
+def check_per_row_candidates_and_exclude(name, estimator_orig):
+    """Per-row ``candidates`` and ``exclude`` give the full ranking, filtered row by row."""
+    import scipy.sparse as sp
+
+    rec = _fit(estimator_orig)
+    X = [list("abc"), list("q"), []]
+    full, full_scores = rec.recommend(X, k=_N_ITEMS, return_scores=True)
+    per_row = [["q", "d", "h", "a"], list("abcde"), ["p", "q", "r"]]
+    for exclude_seen in (True, False):
+        full = rec.recommend(X, k=_N_ITEMS, exclude_seen=exclude_seen)
+        got = rec.recommend(X, k=3, candidates=per_row, exclude_seen=exclude_seen)
+        want = [[v for v in full[r] if v in per_row[r]][:3] for r in range(len(X))]
+        assert got.tolist() == want, (
+            f"{name}: per-row candidates (exclude_seen={exclude_seen}) must equal the "
+            f"full ranking filtered to each row's list; got {got.tolist()}, expected {want}."
+        )
+    # the same lists as a sparse (n_rows, n_items) matrix in classes_ order
+    mask = sp.csr_matrix(np.array([np.isin(rec.classes_, row) for row in per_row]))
+    np.testing.assert_array_equal(rec.recommend(X, k=3, candidates=mask),
+                                  rec.recommend(X, k=3, candidates=per_row))
+    with _raises(ValueError, match="row 2", err_msg=f"{name}: k above a row's candidates"):
+        rec.recommend(X, k=4, candidates=per_row)
+    with _raises(ValueError, match="3 per-row lists for 2 rows", err_msg=f"{name}: per-row length"):
+        rec.recommend(X[:2], k=1, candidates=per_row)
+    # exclude: a blocklist for every row, or per row; it fills like seen items
+    full = rec.recommend(X, k=_N_ITEMS)
+    got, scores = rec.recommend(X, k=_N_ITEMS, exclude=["q", "d"], return_scores=True)
+    for r in range(len(X)):
+        kept = [v for v in full[r] if v not in ("q", "d") and np.isfinite(full_scores[r][list(full[r]).index(v)])]
+        assert got[r, : len(kept)].tolist() == kept, (
+            f"{name}: exclude must drop the items and keep the order; row {r}: {got[r].tolist()}."
+        )
+        assert np.isneginf(scores[r, len(kept):]).all()
+        assert {"q", "d"} <= set(got[r, len(kept):])
+    got = rec.recommend(X, k=3, exclude=[["d"], [], ["q", "nope"]])
+    want = [[v for v in full[r] if v not in drop][:3]
+            for r, drop in enumerate([["d"], [], ["q"]])]
+    assert got.tolist() == want, f"{name}: per-row exclude; got {got.tolist()}, expected {want}."
+
+
 def check_string_and_int_ids(name, estimator_orig):
     """String and integer item ids give the same ranking; ``classes_`` keeps their dtype."""
     rec_s = _fit(estimator_orig)
@@ -589,6 +629,7 @@ def _yield_checks(estimator):
     yield check_empty_history_gets_popularity
     yield check_exclude_seen
     yield check_candidates
+    yield check_per_row_candidates_and_exclude
     yield check_string_and_int_ids
     yield check_output_shapes_and_dtypes
     yield check_deterministic
