@@ -573,6 +573,56 @@ class RecommenderMixin(DocLinkMixin):
         similar = self.classes_[out_codes]
         return (similar, out_scores) if return_scores else similar
 
+    def explain(self, X, items=None, k=10):
+        """Why each item was recommended: the contribution of each history item.
+
+        For the models whose score is a sum over the history (EASE, ItemKNN,
+        Transition, TF-IDF, Popularity) the contributions are that sum,
+        exactly: per row and item they add up to ``score``. Other models (the
+        networks) are explained by occlusion: a history item's contribution is
+        the drop of the explained item's score when that one history entry is
+        removed (and ``source="query"``: when the free-text query is
+        emptied), measured by scoring the edited histories; these need not add
+        up to the score. A row with no known history item is ranked by
+        popularity, and says so (``source="popularity"``).
+
+        Parameters
+        ----------
+        X : DataFrame with a ``history`` column, or sequence of sequences
+            Queries.
+        items : array-like of item ids, per-row lists or sparse matrix, default=None
+            Items to explain (known to the model): one list for every row, or
+            one list per row (as ``recommend``'s ``candidates``). None
+            explains each row's ``recommend(X, k)``.
+        k : int, default=10
+            Items per row when ``items`` is None.
+
+        Returns
+        -------
+        explanation : DataFrame
+            One row per (query row, explained item, source), sorted by row,
+            rank and decreasing contribution, with columns ``row`` (position
+            in ``X``), ``rank`` (1 = best; the position in ``items`` when
+            given), ``item``, ``score`` (the model's score of the item),
+            ``source`` ("history", "popularity" or "query"), ``position``
+            (index in the row's history as given; -1 for other sources),
+            ``source_item`` (the history item id) and ``contribution``.
+
+        Examples
+        --------
+        >>> from sklearn_recsys.baselines import ItemKNN
+        >>> model = ItemKNN(shrinkage=0.0).fit([[1, 2], [1, 3], [2, 3]], [3, 2, 1])
+        >>> table = model.explain([[1, 2]], k=1)   # item 3: similar to 1 and to 2
+        >>> table[["item", "source_item", "contribution"]]
+           item source_item  contribution
+        0     3           1           1.0
+        1     3           2           1.0
+        """
+        from ._explain import explain
+
+        check_is_fitted(self)
+        return explain(self, X, items=items, k=k)
+
     def predict(self, X):
         """Top-1 item per row, seen items excluded.
 

@@ -84,6 +84,24 @@ class RecommenderPipeline(DocLinkMixin, Pipeline):
         """
         return self._final_estimator.recommend(self._transform_queries(X), k=k, **kwargs)
 
+    @available_if(_last_has("explain"))
+    def explain(self, X, items=None, k=10):
+        """Transform ``X`` with every step but the last, then the last step's ``explain``.
+
+        Parameters
+        ----------
+        X : DataFrame or sequence of sequences
+            Raw queries, as the first step expects them.
+        items : array-like of item ids or per-row lists, default=None
+        k : int, default=10
+
+        Returns
+        -------
+        explanation : DataFrame
+            See :meth:`sklearn_recsys.base.RecommenderMixin.explain`.
+        """
+        return self._final_estimator.explain(self._transform_queries(X), items=items, k=k)
+
     @available_if(_last_has("similar_items"))
     def similar_items(self, items, k=10, **kwargs):
         """The last step's ``similar_items`` (item ids need no transform).

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, _fit_context
 
 from ..base import RecommenderMixin
 from ..utils._param_validation import NumberInterval
-from ._knn import _history_matrix, _interaction_matrix
+from ._knn import _history_matrix, _interaction_matrix, _last_occurrence
 from ._memory import _check_memory
 
 # Dense row blocks (users, or rows of B) hold at most this many float32 values.
@@ -209,6 +209,13 @@ class EASE(RecommenderMixin, BaseEstimator):
         else:
             self.coef_ = _ease_primal(ui, float(self.l2))
         return self
+
+    def _explain_exact(self, queries, targets):
+        # score = sum over the distinct history items of their weight row
+        codes = queries.codes
+        hist = np.asarray(self.coef_[np.ix_(codes, targets)], dtype=np.float64)
+        hist[~_last_occurrence(codes)] = 0.0
+        return hist, {}
 
     def _score_chunk(self, queries):
         hist = _history_matrix(queries, len(self.classes_))

@@ -49,6 +49,14 @@ def _history_matrix(queries, n_items, dtype=np.float32):
     return mat
 
 
+def _last_occurrence(codes):
+    """True at the last occurrence of each code (binary histories count an item once)."""
+    mask = np.zeros(len(codes), dtype=bool)
+    _, idx = np.unique(codes[::-1], return_index=True)
+    mask[len(codes) - 1 - idx] = True
+    return mask
+
+
 class ItemKNN(_SparseRankingMixin, RecommenderMixin, BaseEstimator):
     r"""Item-based nearest neighbours with shrunk cosine (or Jaccard) similarity.
 
@@ -223,6 +231,13 @@ class ItemKNN(_SparseRankingMixin, RecommenderMixin, BaseEstimator):
 
     def _sparse_scores(self, queries):
         return _history_matrix(queries, len(self.classes_)) @ self.similarity_, None
+
+    def _explain_exact(self, queries, targets):
+        # score = sum over the distinct history items of their similarity row
+        codes = queries.codes
+        hist = self.similarity_[codes][:, targets].toarray().astype(np.float64)
+        hist[~_last_occurrence(codes)] = 0.0
+        return hist, {}
 
     def _score_chunk(self, queries):
         return self._sparse_scores(queries)[0].toarray()

@@ -167,6 +167,25 @@ class Transition(_SparseRankingMixin, RecommenderMixin, BaseEstimator):
         )
         return weights @ self.transition_counts_, prior
 
+    def _explain_exact(self, queries, targets):
+        # the last ``order`` history items, each weighted decay**t / (C_a + s),
+        # plus the smoothing prior's popularity term (as in _sparse_scores)
+        codes = queries.codes
+        s = float(self.smoothing)
+        hist = np.zeros((len(codes), len(targets)))
+        prior = 0.0
+        for t in range(min(self.order, len(codes))):
+            p = len(codes) - 1 - t
+            weight = float(self.decay) ** t
+            total = float(self.transition_counts_[codes[p]].sum()) + s
+            if total > 0:
+                hist[p] = weight / total * self.transition_counts_[codes[p]][:, targets].toarray().ravel()
+                prior += weight * s / total
+            else:
+                prior += weight
+        popularity, _ = self._item_scores()
+        return hist, {"popularity": prior * np.asarray(popularity, dtype=np.float64)[targets]}
+
     def _score_chunk(self, queries):
         sparse, prior = self._sparse_scores(queries)
         popularity, _ = self._item_scores()

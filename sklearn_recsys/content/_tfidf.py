@@ -185,6 +185,19 @@ class TfidfRecommender(RecommenderMixin, BaseEstimator):
     def _chunk_rows(self):
         return 256  # the sparse profile product is the memory peak, not the dense scores
 
+    def _explain_exact(self, queries, targets):
+        # score = sum over history positions of weight * cosine(item, target),
+        # plus the popularity tie-break (as in _score_chunk)
+        codes = queries.codes
+        from_end = len(codes) - 1 - np.arange(len(codes))
+        weights = np.power(float(self.recency_decay), from_end, dtype=np.float64)
+        if self.max_history is not None:
+            weights[from_end >= self.max_history] = 0.0
+        V = self.item_vectors_
+        hist = (V[codes] @ V[targets].T).toarray().astype(np.float64) * weights[:, None]
+        pop = self.item_counts_.astype(np.float64)
+        return hist, {"popularity": _TIE * pop[targets] / max(1.0, float(pop.max(initial=0)))}
+
     def _score_chunk(self, queries):
         codes = queries.codes
         rows = queries.row_ids()
