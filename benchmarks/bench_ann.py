@@ -26,14 +26,19 @@ recall@10 is :func:`~sklearn_recsys.retrieval.retrieval_recall` against the
 exact lists. Torch and the index libraries run one thread unless a row says
 otherwise.
 
-Run ``python benchmarks/bench_ann.py [--quick]``; it prints the tables and
-writes ``docs/benchmarks/ann.rst``.
+Run ``python benchmarks/bench_ann.py [--quick] [--cache DIR]``; it prints the
+tables and writes ``docs/benchmarks/ann.rst``. Without ``--cache`` every row
+is measured by this run; with it, the exact lists and the rows of earlier
+runs kept in ``DIR`` are reused and merged, and the page names the run
+(date, commit) of each row group.
 """
 
 import argparse
+import datetime
 import json
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -253,8 +258,10 @@ def main():
     parser.add_argument("--parts", nargs="*", default=["synthetic", "intent"],
                         choices=["synthetic", "intent"])
     parser.add_argument("--quick", action="store_true", help="two settings per backend")
-    parser.add_argument("--cache", default="/tmp",
-                        help="folder for the exact lists and the results of earlier runs")
+    parser.add_argument("--cache", default=None,
+                        help="folder for the exact lists and the results of earlier runs, "
+                             "reused and merged into the page; default: a fresh temporary "
+                             "folder (every row measured by this run)")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--hnsw-m", type=int, default=32)
     parser.add_argument("--ef-construction", type=int, default=100)
@@ -269,13 +276,20 @@ def main():
         _backends.build = prebuilt("hnswlib", args.prebuilt_hnswlib)
     # results of earlier runs (other parts or backends) are kept: each run
     # replaces only what it measured, so the parts can run one at a time
+    args.command = "python benchmarks/bench_ann.py " + " ".join(sys.argv[1:])
+    if args.cache is None:
+        args.cache = tempfile.mkdtemp(prefix="bench_ann_")
     store = Path(args.cache) / "bench_ann_results.json"
     results = json.loads(store.read_text()) if store.exists() else {}
     runs = {"synthetic": bench_synthetic, "intent": bench_intent}
+    from bench_cold_start import git_commit
+
+    this_run = f"{datetime.date.today().isoformat()}, commit {git_commit()}"
     for part in args.parts:
         title, rows = runs[part](args, backends)
-        old = results.get(part, {}).get("rows", {})
-        results[part] = {"title": title, "rows": {**old, **rows}}
+        old = results.get(part, {})
+        results[part] = {"title": title, "rows": {**old.get("rows", {}), **rows},
+                         "runs": {**old.get("runs", {}), **dict.fromkeys(rows, this_run)}}
     store.write_text(json.dumps(results, indent=1))
     for part in results.values():
         print(f"\n{part['title']}\n{rst_table(HEADER, _rows(part))}")
@@ -289,10 +303,15 @@ def _rows(part):
     return [r for name in order for r in rows[name]]
 
 
-# What the tables of the 2026-12-02 run say (rewrite when the numbers change).
+# What the tables of the 2026-12-02 run say (rewrite when the numbers change,
+# and date the note to the run they are read from).
 FINDINGS = """\
 What the numbers say
 --------------------
+
+.. note:: Findings written by hand from the run of 2026-12-02 (results committed
+   in 46bad0e); a rerun of the script keeps them as they are and does not update
+   them.
 
 * **Wall times are 3-5x the CPU times**: the machine ran other jobs (load
   average 6 to 10 on 2 cores). With one query thread, the CPU column is close
@@ -338,12 +357,17 @@ def write(results, args):
     for key in ("synthetic", "intent"):
         if key in results:
             title = results[key]["title"]
-            text += [title, "-" * len(title), "", rst_table(HEADER, _rows(results[key])), ""]
+            runs = results[key].get("runs", {})
+            text += [title, "-" * len(title), "", rst_table(HEADER, _rows(results[key])), "",
+                     "Measured by the runs of: " + "; ".join(
+                         f"{name}: {runs.get(name, 'run not recorded')}"
+                         for name in results[key]["rows"]) + ".", ""]
     text += FINDINGS.splitlines()
     text += ["Reproduce", "---------", "", ".. code-block:: bash", "",
-             "   python benchmarks/bench_ann.py", "",
-             "Each part can run alone (``--parts synthetic --backends faiss``); results",
-             "of earlier runs kept in ``--cache`` are merged into the page.", ""]
+             f"   {args.command.strip()}", "",
+             "Each part can run alone (``--parts synthetic --backends faiss --cache DIR``);",
+             "results of earlier runs kept in ``--cache`` are merged into the page, under",
+             "the run that measured them. Without ``--cache`` every row is this run's.", ""]
     OUT.write_text("\n".join(text))
     print(f"wrote {OUT}")
 

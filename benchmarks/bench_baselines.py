@@ -107,7 +107,25 @@ def machine_info():
         "scikit-learn": sklearn.__version__,
         "torch": torch_version,
         "date": datetime.date.today().isoformat(),
+        "commit": _git_commit(),
     }
+
+
+def _git_commit():
+    """The checkout's commit (short), ``+ local changes`` when the package or scripts differ."""
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    try:
+        sha = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "sklearn_recsys",
+                    "benchmarks")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return sha + (" + local changes" if dirty else "")
 
 
 def rst_table(header, rows):

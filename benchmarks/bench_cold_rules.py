@@ -1,7 +1,8 @@
 """How new items are scored: cold/warm trade-off of scoring rules on fitted models.
 
-Takes the models fitted by ``bench_cold_intent.py --cache DIR`` (same
-protocol, same split) and scores the held-out ("cold") items of a fitted
+Fits the models of ``bench_cold_intent.py`` (same protocol, same split,
+same parameters and seeds; from scratch unless ``--cache-dir`` names a
+folder of models an earlier run of either script saved) and scores the held-out ("cold") items of a fitted
 content-aware IntentRecommender in other ways, without refitting, to see
 whether any rule buys held-out targets more cheaply than ``cold_scale``:
 
@@ -20,10 +21,10 @@ whether any rule buys held-out targets more cheaply than ``cold_scale``:
   lists then adapts to each query.
 
 Columns as in ``docs/benchmarks/cold_intent.rst``; "warm vs ID-only" is the
-paired relative change against the cached ID-only model. The issue's bar:
+paired relative change against the ID-only model. The issue's bar:
 cold NDCG@10 >= 1.2x TF-IDF's with warm within 3% of ID-only.
 
-Run ``python benchmarks/bench_cold_rules.py --cache DIR [--datasets ...]
+Run ``python benchmarks/bench_cold_rules.py [--cache-dir DIR] [--datasets ...]
 [--models bag,bag-d0,...]``; writes ``docs/benchmarks/cold_rules.rst``.
 """
 
@@ -31,7 +32,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import joblib
 import numpy as np
 import torch
 from scipy.special import log_softmax
@@ -41,18 +41,35 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_cold_intent import cache_path, ndcg_rows, relative, split_dataset  # noqa: E402
+from bench_cold_intent import (  # noqa: E402
+    DATASETS,
+    cache_path,
+    fitted,
+    loaded_note,
+    models,
+    ndcg_rows,
+    relative,
+    split_dataset,
+)
 from bench_cold_start import default_data_home, page_tail, rst_table  # noqa: E402
 
 from sklearn_recsys._topk import top_k_columns  # noqa: E402
 
 
-def _load(cache_dir, variant, key, epochs):
-    path = cache_path(cache_dir, variant, key, epochs)
-    if not path.exists():
-        raise SystemExit(f"{path} is missing: run bench_cold_intent.py --cache {cache_dir} "
-                         f"--datasets {variant} --models {key} first.")
-    return joblib.load(path)["model"]
+def _fit_all(variant, data_home, cache_dir, epochs, which):
+    """The split of ``variant`` and its fitted ``"id"`` and ``which`` models.
+
+    Fitted from scratch as ``bench_cold_intent.py`` fits them (same split,
+    parameters and seeds); with ``cache_dir``, a model saved there by either
+    script is loaded instead, and the page lists it.
+    """
+    split = split_dataset(variant, data_home)
+    items, (X_fit, y_fit) = split[0], split[1]
+    text, lists, _ = DATASETS[variant]
+    out = {}
+    for key, _, make in models(items, text, lists, epochs, ["id", *which]):
+        out[key], _ = fitted(make, X_fit, y_fit, cache_path(cache_dir, variant, key, epochs))
+    return split, out
 
 
 def _scores(model, X):
@@ -78,8 +95,9 @@ def _top(scores, classes, k=10):
 
 
 def run(variant, data_home, cache_dir, epochs, which, ks, scales, pis, temps):
-    items, _, (X_cold, y_cold), (X_warm, y_warm), held = split_dataset(variant, data_home)
-    id_model = _load(cache_dir, variant, "id", epochs)
+    (_, _, (X_cold, y_cold), (X_warm, y_warm), held), fits = _fit_all(
+        variant, data_home, cache_dir, epochs, which)
+    id_model = fits["id"]
     id_warm = ndcg_rows(y_warm, id_model.recommend(X_warm, k=10))
     rows = []
 
@@ -93,7 +111,7 @@ def run(variant, data_home, cache_dir, epochs, which, ks, scales, pis, temps):
         print(rows[-1], flush=True)
 
     for key in which:
-        model = _load(cache_dir, variant, key, epochs)
+        model = fits[key]
         label = key
         for k in ks:
             for s in scales:
@@ -113,7 +131,10 @@ def run(variant, data_home, cache_dir, epochs, which, ks, scales, pis, temps):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, required=True)
+    parser.add_argument("--cache-dir", "--cache", dest="cache_dir", type=Path, default=None,
+                        help="folder of models saved by bench_cold_intent.py --cache-dir (or an "
+                             "earlier run of this script): loaded instead of refitted, and listed "
+                             "on the page; default: every model fitted from scratch")
     parser.add_argument("--data-home", type=Path, default=default_data_home())
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--datasets", default="latest-small,1m-sas-trunc")
@@ -132,7 +153,7 @@ def main(argv=None):
 
     rows = []
     for variant in filter(None, args.datasets.split(",")):
-        rows += run(variant, args.data_home, args.cache, args.epochs, args.models.split(","),
+        rows += run(variant, args.data_home, args.cache_dir, args.epochs, args.models.split(","),
                     [int(k) for k in floats(args.neighbors)], floats(args.scales),
                     floats(args.pis), floats(args.temps))
     table = rst_table(rows)
@@ -140,7 +161,7 @@ def main(argv=None):
     title = "How new items are scored: rules on the fitted models"
     lines = [".. _cold_rules:", "", title, "=" * len(title), "",
              *__doc__.split("\n\n", 1)[1].split("Run ``python")[0].rstrip().splitlines(), "",
-             table, "", *page_tail(args.out, command)]
+             table, "", *loaded_note(), *page_tail(args.out, command)]
     args.out.write_text("\n".join(lines))
     print(f"wrote {args.out}")
 

@@ -33,6 +33,7 @@ import argparse
 import datetime
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -101,7 +102,23 @@ def machine_info():
         "scikit-learn": sklearn.__version__,
         "torch": torch.__version__,
         "date": datetime.date.today().isoformat(),
+        "commit": git_commit(),
     }
+
+
+def git_commit():
+    """The checkout's commit (short), ``+ local changes`` when the tree differs from it."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    try:
+        sha = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "sklearn_recsys",
+                    "benchmarks")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return sha + (" + local changes" if dirty else "")
 
 
 def cold_splits(variant, data_home):
@@ -157,15 +174,51 @@ def rst_table(rows):
     return "\n".join([rule, line(cols), rule, *(line([r[c] for c in cols]) for r in rows), rule])
 
 
+# The first line of the note that fences a hand-written "Findings" section.
+FINDINGS_NOTE = ".. note:: Findings written by hand from the run of "
+
+
+def _machine_field(lines, key):
+    """The value of ``* key: value`` in the "Machine" section of a page, or None."""
+    for line in lines:
+        if line.startswith(f"* {key}: "):
+            return line.split(": ", 1)[1].strip()
+    return None
+
+
 def _findings(path):
-    """The hand-written "Findings" section of an earlier output, kept across reruns."""
+    """The hand-written "Findings" section of an earlier output, fenced and dated.
+
+    A rerun keeps the section but does not update it: the note that heads it
+    names the run it was written from (the date and commit of the page it was
+    read from, when the note is not there yet), so findings copied forward
+    never pass for the new run's.
+    """
     if not path.exists():
         return []
     lines = path.read_text().splitlines()
     if "Findings" not in lines or "Reproduce" not in lines:
         return []
     start, stop = lines.index("Findings"), lines.index("Reproduce")
-    return lines[start:stop] if start < stop else []
+    if start >= stop:
+        return []
+    block = lines[start:stop]
+    if not any(line.startswith(FINDINGS_NOTE) for line in block):
+        date = _machine_field(lines, "date") or "unknown date"
+        commit = _machine_field(lines, "commit") or "commit not recorded"
+        body = block[2:]
+        while body and not body[0].strip():
+            body = body[1:]
+        block = [*block[:2], "", *findings_note(date, commit), "", *body]
+    print(f"kept the hand-written findings of {path} unchanged: check them against the "
+          "new tables and rewrite or drop them (and their note)", file=sys.stderr)
+    return block
+
+
+def findings_note(date, commit):
+    """The note heading a hand-written findings section: the run it comes from."""
+    return [f"{FINDINGS_NOTE}{date} ({commit});",
+            "   a rerun of the script keeps them as they are and does not update them."]
 
 
 def page_tail(out, command):

@@ -255,6 +255,24 @@ def loop_section(Xtr, ytr, Xte, yte, epochs, rounds, device):
     return rows, len(dur)
 
 
+def _commit():
+    """The checkout's commit (short), ``+ local changes`` when the package or scripts differ."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        def git(*a):
+            return subprocess.run(["git", "-C", root, *a], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+
+        sha = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "sklearn_recsys",
+                    "benchmarks")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return sha + (" + local changes" if dirty else "")
+
+
 def machine(args):
     cpu = platform.processor() or "unknown"
     try:
@@ -264,6 +282,7 @@ def machine(args):
         pass
     return [
         ("date", datetime.datetime.now().strftime("%Y-%m-%d %H:%M")),
+        ("commit", _commit()),
         ("CPU", cpu),
         ("cores", f"{os.cpu_count()} visible, torch threads {torch.get_num_threads()}"),
         ("GPU", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"),
