@@ -142,3 +142,35 @@ def test_pipeline_explain(Xy):
     pipe = RecommenderPipeline([("model", EASE(l2=50.0))]).fit(X, y)
     pd.testing.assert_frame_equal(pipe.explain(X.iloc[:3], k=2),
                                   EASE(l2=50.0).fit(X, y).explain(X.iloc[:3], k=2))
+
+
+@pytest.mark.parametrize("module", ["transformer", "gru"])
+def test_top_contributor_matters_on_movielens_100k(module, data_home):
+    """On ml-100k (3 epochs), removing the top contributor lowers the top item's
+    score far more than removing a random history item (re-measured, not read
+    from the table). bench_explain (10 epochs, 300 rows) measured 0.72 vs 0.010
+    (transformer) and 0.58 vs 0.015 (GRU)."""
+    from sklearn_recsys.datasets import load_movielens
+    from sklearn_recsys.model_selection import leave_last_out_split
+
+    log = load_movielens("100k", data_home=data_home).interactions
+    X, y = queries_from_log(log, n_last=2)
+    X_train, X_test, y_train, _ = leave_last_out_split(X, y)
+    model = IntentRecommender(module=module, max_epochs=3, random_state=0,
+                              device="cpu", verbose=0).fit(X_train, y_train)
+    rows = [list(h) for h in X_test["history"] if len(h) >= 3][:80]
+    table = model.explain(rows, k=1)
+    rng = np.random.default_rng(0)
+    top, rand = [], []
+    for r, h in enumerate(rows):
+        part = table[table.row == r]
+        j = np.searchsorted(model.classes_, part["item"].iloc[0])
+        p_top, p_rand = int(part["position"].iloc[0]), int(rng.integers(len(h)))
+        full = model.decision_function([h])[0, j]
+        drops = full - model.decision_function([h[:p_top] + h[p_top + 1:],
+                                                h[:p_rand] + h[p_rand + 1:]])[:, j]
+        top.append(drops[0])
+        rand.append(drops[1])
+    top, rand = np.asarray(top), np.asarray(rand)
+    assert top.mean() > 5 * max(rand.mean(), 1e-3), (top.mean(), rand.mean())
+    assert (top > rand).mean() > 0.8
