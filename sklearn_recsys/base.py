@@ -188,7 +188,7 @@ class RecommenderMixin(DocLinkMixin):
         flat_ids, _ = check_item_ids(flat, what="item ids in X's histories", kind=kind)
         parts = [flat_ids, y_ids]
         if items is not None:
-            item_ids, _ = check_item_ids(np.asarray(items), what="catalogue item ids", kind=kind)
+            item_ids, _ = check_item_ids(items, what="catalogue item ids", kind=kind)
             parts.append(item_ids)
         self.classes_ = np.unique(np.concatenate(parts).astype(y_ids.dtype))
         # private fitted state ends in "_" too: skorch takes any attribute
@@ -303,7 +303,8 @@ class RecommenderMixin(DocLinkMixin):
     def _candidate_mask(self, candidates):
         if candidates is None:
             return None
-        cand = np.asarray(candidates, dtype=object if isinstance(candidates, (list, tuple)) and candidates and isinstance(candidates[0], str) else None)
+        # object for lists: np.asarray would read [True, 2] as [1, 2]
+        cand = np.asarray(candidates, dtype=object if isinstance(candidates, (list, tuple)) else None)
         if cand.ndim != 1 or cand.size == 0:
             raise ValueError(
                 f"candidates must be a non-empty 1-D array of item ids; got shape {cand.shape}."

@@ -41,11 +41,13 @@ def _parse(X, y, who):
         raise ValueError(f"{who} needs y: the target item of each row of X (got None).")
     histories, _ = check_histories(X)
     y_arr = y.to_numpy() if isinstance(y, (pd.Series, pd.Index)) else y
-    y_ids, kind = check_item_ids(y_arr, what="y (target item ids)")
+    y_ids, kind = check_item_ids(y_arr, what=f"{who}: y (target item ids)")
     if len(y_ids) != len(histories):
-        raise ValueError(f"X has {len(histories)} rows but y has {len(y_ids)}.")
+        raise ValueError(f"{who}: X has {len(histories)} rows but y has {len(y_ids)}.")
     indptr, flat = flatten_histories(histories)
-    flat_ids, _ = check_item_ids(flat, what="item ids in X's histories", kind=kind)
+    flat_ids, _ = check_item_ids(
+        flat, what=f"{who}: item ids in X's histories", kind=kind, kind_of="the targets y"
+    )
     return y_ids, flat_ids, indptr
 
 
@@ -140,7 +142,7 @@ class ColdItemSplit(BaseCrossValidator):
         validate_own_params(self)
         y_ids, flat_ids, indptr = _parse(X, y, type(self).__name__)
         for held in self._draws(y_ids):
-            yield _rows(held, y_ids, flat_ids, indptr, strict=True)
+            yield _rows(held, y_ids, flat_ids, indptr, strict=True, who=type(self).__name__)
 
     def held_out_items(self, X, y):
         """Held-out item ids of every draw, in the order of :meth:`split`.
@@ -177,8 +179,12 @@ class ColdItemSplit(BaseCrossValidator):
         return int(self.n_splits)
 
 
-def _rows(held, y_ids, flat_ids, indptr, *, strict):
-    """Training and test rows for the held-out items ``held``."""
+def _rows(held, y_ids, flat_ids, indptr, *, strict, who):
+    """Training and test rows for the held-out items ``held``.
+
+    An empty training fold raises a ``ValueError``: a model cannot be fitted
+    on it, and returning it would only move the error to the estimator.
+    """
     index = pd.Index(held)
     n = len(y_ids)
     test = index.get_indexer(y_ids) >= 0
@@ -186,6 +192,17 @@ def _rows(held, y_ids, flat_ids, indptr, *, strict):
     if strict:
         row_of = np.repeat(np.arange(n), np.diff(indptr))
         train &= np.bincount(row_of[index.get_indexer(flat_ids) >= 0], minlength=n) == 0
+    if not train.any():
+        hint = (
+            " Use cold_item_split(strip_history=True) to keep the rows with the "
+            "held-out items removed from their histories, or hold out fewer items."
+            if strict else " Hold out fewer items."
+        )
+        raise ValueError(
+            f"{who}: the training fold is empty: every one of the {n} rows has a "
+            f"held-out item (held out: {len(held)} item(s), e.g. {held[0]!r})."
+            + hint
+        )
     return np.flatnonzero(train), np.flatnonzero(test)
 
 
@@ -267,6 +284,6 @@ def cold_item_split(X, y, *, test_size=0.1, random_state=None, strip_history=Fal
     """
     y_ids, flat_ids, indptr = _parse(X, y, "cold_item_split")
     held = next(ColdItemSplit(test_size=test_size, random_state=random_state)._draws(y_ids))
-    train, test = _rows(held, y_ids, flat_ids, indptr, strict=not strip_history)
+    train, test = _rows(held, y_ids, flat_ids, indptr, strict=not strip_history, who="cold_item_split")
     X_train = _strip(X, train, held) if strip_history else _safe_indexing(X, train)
     return X_train, _safe_indexing(X, test), _safe_indexing(y, train), _safe_indexing(y, test)
