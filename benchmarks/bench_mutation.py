@@ -1,0 +1,281 @@
+"""Mutation testing of the core modules: how many planted one-token bugs the tests catch.
+
+Each mutant changes one operator or constant of one module (a comparison
+``<`` <-> ``<=``, ``>`` <-> ``>=``, ``==`` <-> ``!=``, ``in`` <-> ``not in``;
+``+`` <-> ``-``, ``*`` <-> ``/``; an integer constant ``n -> n + 1`` with
+``0 <-> 1``; ``True <-> False``; ``and`` <-> ``or``; ``not x -> x``;
+``return x -> return None``; a slice bound ``b -> b + 1``). Docstrings,
+strings, ``raise`` statements, warnings and logging calls are never mutated.
+
+Mutants run one at a time in a temporary copy of the package (the working
+tree is never touched), each against the fast subset of tests mapped to its
+module (``pytest -x -q``, ``OMP_NUM_THREADS=1``, a per-mutant timeout, no
+bytecode cache). A mutant is *killed* when the tests fail, *timeout* when they
+run past the limit (counted as detected), *survived* when they pass. The
+mutants of a module are a seeded sample (``--max-per-module``) of all its
+mutation sites, so a run fits a small CPU budget.
+
+Usage::
+
+    python benchmarks/bench_mutation.py --max-per-module 15 --seed 0 \\
+        --json mutation.json
+    python benchmarks/bench_mutation.py --list            # every mutant id
+    python benchmarks/bench_mutation.py --only metrics/_ranking.py:12 base.py:40
+
+The ``--only`` ids are ``<module path under sklearn_recsys>:<site index>``
+as printed by ``--list`` and in the page.
+"""
+
+import argparse
+import ast
+import copy
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "sklearn_recsys"
+
+# module (path under sklearn_recsys/) -> the fast tests that exercise it
+TESTS = {
+    "base.py": ["tests/test_baselines.py", "tests/test_metrics.py", "tests/test_planted.py"],
+    "metrics/_ranking.py": ["tests/test_metrics.py", "tests/test_planted.py"],
+    "model_selection/_split.py": ["tests/test_model_selection.py", "tests/test_planted.py"],
+    "model_selection/_cold.py": ["tests/test_model_selection.py"],
+    "intent/_data.py": [
+        "tests/test_planted.py",
+        "tests/test_intent.py::test_each_tower_learns_the_successor",
+        "tests/test_intent.py::test_every_position_is_a_target",
+        "tests/test_intent.py::test_prefix_rows_of_a_user_give_one_sequence",
+        "tests/test_intent.py::test_validation_records_ndcg_and_early_stopping_restores_best",
+        "tests/test_intent.py::test_holdout_items_are_not_trained_on",
+        "tests/test_intent.py::test_empty_histories_in_fit",
+        "tests/test_intent_content.py",
+    ],
+    "intent/_losses.py": [
+        "tests/test_planted.py",
+        "tests/test_intent.py::test_other_losses_train",
+        "tests/test_intent.py::test_loss_picks_one_criterion",
+        "tests/test_intent.py::test_each_tower_learns_the_successor",
+        "tests/test_scale.py",
+    ],
+}
+
+_CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
+        ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In,
+        ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+_BIN = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
+        ast.FloorDiv: ast.Mult}
+_SKIP_CALLS = {"warn", "warning", "info", "debug", "error", "print", "sink", "exception"}
+
+
+def _skipped(node):
+    """Subtrees never mutated: raise statements, warnings/logging calls, asserts."""
+    if isinstance(node, (ast.Raise, ast.Assert, ast.JoinedStr)):
+        return True
+    if isinstance(node, ast.Call):
+        f = node.func
+        name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+        return name in _SKIP_CALLS
+    return False
+
+
+def _sites(tree):
+    """``[(node path, kind, description)]`` of every mutation site, in source order."""
+    out = []
+
+    def visit(node, path, in_annotation=False):
+        if _skipped(node):
+            return
+        line = getattr(node, "lineno", None)
+        if isinstance(node, ast.Compare):
+            for j, op in enumerate(node.ops):
+                if type(op) in _CMP:
+                    out.append((path, ("cmp", j), line,
+                                f"{type(op).__name__} -> {_CMP[type(op)].__name__}"))
+        elif isinstance(node, (ast.BinOp, ast.AugAssign)) and type(node.op) in _BIN:
+            out.append((path, ("bin",), line,
+                        f"{type(node.op).__name__} -> {_BIN[type(node.op)].__name__}"))
+        elif isinstance(node, ast.BoolOp):
+            out.append((path, ("bool",), line, "And -> Or" if isinstance(node.op, ast.And) else "Or -> And"))
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            out.append((path, ("not",), line, "not x -> x"))
+        elif isinstance(node, ast.Constant) and not in_annotation:
+            v = node.value
+            if isinstance(v, bool):
+                out.append((path, ("const",), line, f"{v} -> {not v}"))
+            elif isinstance(v, int):
+                new = {0: 1, 1: 0}.get(v, v + 1)
+                out.append((path, ("const",), line, f"{v} -> {new}"))
+        elif isinstance(node, ast.Return) and node.value is not None and not (
+                isinstance(node.value, ast.Constant) and node.value.value is None):
+            out.append((path, ("return",), line, "return x -> return None"))
+        elif isinstance(node, ast.Slice):
+            for bound in ("lower", "upper"):
+                b = getattr(node, bound)
+                if b is not None and not isinstance(b, (ast.Constant, ast.UnaryOp)):
+                    out.append((path, ("slice", bound), line, f"slice {bound} b -> b + 1"))
+        for field, value in ast.iter_fields(node):
+            ann = in_annotation or field in ("annotation", "returns")
+            if isinstance(value, list):
+                # a docstring: the first statement of a body, a bare string
+                for k, child in enumerate(value):
+                    if (field == "body" and k == 0 and isinstance(child, ast.Expr)
+                            and isinstance(child.value, ast.Constant)):
+                        continue
+                    if isinstance(child, ast.AST):
+                        visit(child, path + ((field, k),), ann)
+            elif isinstance(value, ast.AST):
+                visit(value, path + ((field, None),), ann)
+
+    visit(tree, ())
+    return out
+
+
+def _get(tree, path):
+    node = tree
+    for field, k in path:
+        node = getattr(node, field) if k is None else getattr(node, field)[k]
+    return node
+
+
+def _mutate(tree, site):
+    """A mutated copy of ``tree`` (the original is untouched)."""
+    path, kind = site[0], site[1]
+    tree = copy.deepcopy(tree)
+    node = _get(tree, path)
+    if kind[0] == "cmp":
+        node.ops[kind[1]] = _CMP[type(node.ops[kind[1]])]()
+    elif kind[0] == "bin":
+        node.op = _BIN[type(node.op)]()
+    elif kind[0] == "bool":
+        node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+    elif kind[0] == "not":
+        parent = _get(tree, path[:-1])
+        field, k = path[-1]
+        if k is None:
+            setattr(parent, field, node.operand)
+        else:
+            getattr(parent, field)[k] = node.operand
+    elif kind[0] == "const":
+        v = node.value
+        node.value = (not v) if isinstance(v, bool) else {0: 1, 1: 0}.get(v, v + 1)
+    elif kind[0] == "return":
+        node.value = ast.Constant(None)
+    elif kind[0] == "slice":
+        b = getattr(node, kind[1])
+        setattr(node, kind[1], ast.BinOp(b, ast.Add(), ast.Constant(1)))
+    return ast.fix_missing_locations(tree)
+
+
+def all_mutants():
+    """``{id: (module, site)}`` for every module of :data:`TESTS`."""
+    out = {}
+    for module in TESTS:
+        tree = ast.parse((PKG / module).read_text())
+        for i, site in enumerate(_sites(tree)):
+            out[f"{module}:{i}"] = (module, tree, site)
+    return out
+
+
+def _run_tests(workdir, module, timeout):
+    env = {**os.environ, "PYTHONPATH": str(workdir), "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+           "-o", "addopts=", *TESTS[module]]
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout", ""
+    tail = (proc.stdout + proc.stderr).strip().splitlines()
+    return ("survived" if proc.returncode == 0 else "killed"), (tail[-1] if tail else "")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--max-per-module", type=int, default=15)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant")
+    p.add_argument("--only", nargs="+", help="run only these mutant ids")
+    p.add_argument("--list", action="store_true", help="print every mutant id and exit")
+    p.add_argument("--json", type=Path, help="write the per-mutant results as JSON")
+    args = p.parse_args(argv)
+
+    mutants = all_mutants()
+    if args.list:
+        for mid, (module, _, site) in mutants.items():
+            print(f"{mid}\tline {site[2]}\t{site[3]}")
+        return 0
+    if args.only:
+        chosen = list(args.only)
+    else:
+        rng = random.Random(args.seed)
+        chosen = []
+        for module in TESTS:
+            ids = [m for m in mutants if mutants[m][0] == module]
+            chosen += sorted(rng.sample(ids, min(len(ids), args.max_per_module)),
+                             key=lambda m: int(m.rsplit(":", 1)[1]))
+    totals = {module: sum(1 for m in mutants.values() if m[0] == module) for module in TESTS}
+
+    results = []
+    t_all = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        shutil.copytree(PKG, work / "sklearn_recsys",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        # the unmutated copy must pass, or every mutant would read as killed
+        for module in sorted({mutants[m][0] for m in chosen}):
+            status, tail = _run_tests(work, module, args.timeout * 3)
+            if status != "survived":
+                print(f"baseline tests of {module} fail unmutated: {tail}", file=sys.stderr)
+                return 2
+        for mid in chosen:
+            module, tree, site = mutants[mid]
+            target = work / "sklearn_recsys" / module
+            original = target.read_text()
+            target.write_text(ast.unparse(_mutate(tree, site)) + "\n")
+            t0 = time.perf_counter()
+            try:
+                status, tail = _run_tests(work, module, args.timeout)
+            finally:
+                target.write_text(original)
+            dt = time.perf_counter() - t0
+            results.append(dict(id=mid, module=module, line=site[2], mutation=site[3],
+                                status=status, seconds=round(dt, 1), tail=tail))
+            print(f"{mid:32s} line {site[2]:4d}  {site[3]:28s} {status:9s} {dt:6.1f}s", flush=True)
+    wall = time.perf_counter() - t_all
+
+    print()
+    for module in TESTS:
+        rs = [r for r in results if r["module"] == module]
+        if rs:
+            k = sum(r["status"] == "killed" for r in rs)
+            t = sum(r["status"] == "timeout" for r in rs)
+            s = sum(r["status"] == "survived" for r in rs)
+            print(f"{module:28s} sites {totals[module]:4d} run {len(rs):3d} killed {k:3d} "
+                  f"timeout {t:2d} survived {s:3d} score {(k + t) / len(rs):.2f}")
+    print(f"wall {wall:.0f} s")
+    meta = dict(
+        date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+                f"Python {platform.python_version()}, {platform.system()}",
+        command="python benchmarks/bench_mutation.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        wall_s=round(wall), seed=args.seed, max_per_module=args.max_per_module,
+        timeout=args.timeout, totals=totals,
+    )
+    if args.json:
+        args.json.write_text(json.dumps(dict(meta=meta, results=results), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
