@@ -49,7 +49,26 @@ class TorchMixin(DocLinkMixin):
     def _resolve_device(self):
         if isinstance(self.device, str) and self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
-        return str(torch.device(self.device if self.device is not None else "cpu"))
+        dev = torch.device(self.device if self.device is not None else "cpu")
+        if dev.type == "cuda":
+            count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            if count == 0:
+                raise ValueError(
+                    f"device={self.device!r} needs a CUDA GPU, but torch sees none "
+                    f"(torch.cuda.is_available() is False; torch {torch.__version__}). "
+                    "Use device='auto' (CUDA when present, else the CPU) or device='cpu'."
+                )
+            if dev.index is not None and dev.index >= count:
+                raise ValueError(
+                    f"device={self.device!r} names GPU {dev.index}, but torch sees "
+                    f"{count} GPU(s) (indices 0 to {count - 1})."
+                )
+        elif dev.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(
+                f"device={self.device!r} needs Apple's MPS backend, which torch reports "
+                "unavailable here. Use device='auto' or device='cpu'."
+            )
+        return str(dev)
 
     @contextmanager
     def _on_device(self):

@@ -449,6 +449,8 @@ class RecommenderMixin(DocLinkMixin):
         check_is_fitted(self)
         if not isinstance(exclude_seen, (bool, np.bool_)):
             raise TypeError(f"exclude_seen must be a bool; got {exclude_seen!r}.")
+        if not isinstance(return_scores, (bool, np.bool_)):
+            raise TypeError(f"return_scores must be a bool; got {return_scores!r}.")
         queries = self._encode_queries(X)
         n = len(queries)
         cand = self._row_lists(candidates, n, "candidates")

@@ -357,6 +357,16 @@ def test_loss_picks_one_criterion(chains):
     np.testing.assert_allclose(q, expected, rtol=1e-6)
 
 
+def test_sampled_softmax_with_label_smoothing_stays_finite(chains):
+    # an accidental hit masked to -inf made the smoothed loss inf from epoch 1
+    X, y = chains
+    rec = IntentRecommender(**{**FAST, "max_epochs": 6}, loss="sampled_softmax", n_negatives=5,
+                            criterion__label_smoothing=0.1).fit(X, y)
+    losses = [e["train_loss"] for e in rec.history_]
+    assert np.isfinite(losses).all(), losses
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
 def test_no_scratch_state_after_fit(chains):
     # everything fit builds (windows, holdout, sampling tables) is data passed
     # along, never stored on the estimator: every attribute that is not a

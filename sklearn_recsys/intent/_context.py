@@ -4,6 +4,12 @@ The columns are picked once in ``fit`` (:func:`context_columns`) and
 standardised by a fitted :class:`~sklearn.preprocessing.StandardScaler`
 (a constant column keeps scale 1); :func:`context_features` checks and
 scales the same columns of any later ``X``.
+
+The rule for values: context must be finite (NaN, inf raise), and every
+standardised value must lie within ``MAX_SCALED`` (10^4) standard
+deviations of the training mean, at fit and later; beyond that the value
+is refused with the column and row named, instead of turning the scores
+into NaN.
 """
 
 import numpy as np
@@ -13,6 +19,11 @@ from sklearn.preprocessing import StandardScaler
 __all__ = ["context_columns", "context_features", "fit_context"]
 
 # Columns of queries_from_log's X that describe the query, not its context.
+# Standardised context beyond this many standard deviations is refused: it
+# is almost always a unit error (milliseconds for seconds), and it would
+# dominate, or overflow, the network's float32 scores.
+MAX_SCALED = 1e4
+
 _NOT_CONTEXT = ("user_id", "offset", "timestamp", "prev_timestamp", "history")
 
 
@@ -53,7 +64,28 @@ def _values(frame, columns):
     values = frame[columns].to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isnan(values).any():
         raise ValueError("Context columns hold missing values; impute them upstream.")
+    bad = ~np.isfinite(values)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise ValueError(
+            f"Context columns must hold finite numbers; column {columns[c]!r} holds "
+            f"{values[r, c]} at row {r} ({int(bad.sum())} non-finite value(s) in all)."
+        )
     return values
+
+
+def _check_scaled(scaled, columns, raw):
+    """Standardised context must be finite and within ``MAX_SCALED`` standard deviations."""
+    bad = ~(np.abs(scaled) <= MAX_SCALED)  # also catches NaN/inf from an overflowing scale
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise ValueError(
+            f"Context column {columns[c]!r} holds {raw[r, c]:.6g} at row {r}: "
+            f"{scaled[r, c]:.3g} standard deviations from the training mean, beyond the "
+            f"limit of {MAX_SCALED:g} (such a value would turn the network's scores into "
+            "NaN or dominate them). Rescale or clip the column upstream."
+        )
+    return scaled
 
 
 def fit_context(spec, frame):
@@ -61,11 +93,25 @@ def fit_context(spec, frame):
     columns = context_columns(spec, frame)
     if not columns:
         return columns, None
-    return columns, StandardScaler().fit(_values(frame, columns))
+    values = _values(frame, columns)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaler = StandardScaler().fit(values)
+        if not (np.isfinite(scaler.mean_).all() and np.isfinite(scaler.scale_).all()):
+            c = int(np.flatnonzero(~(np.isfinite(scaler.mean_) & np.isfinite(scaler.scale_)))[0])
+            raise ValueError(
+                f"Context column {columns[c]!r} cannot be standardised: its values "
+                f"(largest magnitude {np.abs(values[:, c]).max():.3g}) overflow the mean "
+                "or variance. Rescale the column upstream."
+            )
+        _check_scaled(scaler.transform(values), columns, values)
+    return columns, scaler
 
 
 def context_features(frame, columns, scaler):
     """Standardised float32 context of each row of ``frame``, or None without context."""
     if not columns:
         return None
-    return scaler.transform(_values(frame, columns)).astype(np.float32)
+    values = _values(frame, columns)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = _check_scaled(scaler.transform(values), columns, values)
+    return scaled.astype(np.float32)

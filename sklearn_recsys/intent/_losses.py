@@ -146,7 +146,15 @@ class SampledSoftmaxLoss(_ItemLoss):
         vectors = items.rows(torch.cat([target, neg]))
         pos = (hidden * vectors[: len(target)]).sum(-1) - self.q[target].log()
         logits = hidden @ vectors[len(target):].T - self.q[neg].log()
-        logits = logits.masked_fill(neg[None, :] == target[:, None], float("-inf"))
+        hit = neg[None, :] == target[:, None]
+        if getattr(self.criterion, "label_smoothing", 0.0):
+            # label smoothing puts target mass on every column: a -inf logit
+            # would make the loss inf; 30 below the row's lowest logit gives the
+            # accidental hit a probability under 1e-13 and a finite loss
+            low = torch.minimum(logits.detach().amin(dim=1), pos.detach()) - 30.0
+            logits = torch.where(hit, low[:, None], logits)
+        else:
+            logits = logits.masked_fill(hit, float("-inf"))
         logits = torch.cat([pos[:, None], logits], dim=1)
         return self.criterion(logits, torch.zeros_like(target))
 

@@ -155,7 +155,10 @@ class IntentRecommender(RecommenderMixin, TransformerMixin, TorchMixin, NeuralNe
         by a linear layer and added to the sequence representation. "auto"
         takes every numeric column except ``user_id``, ``offset``,
         ``timestamp`` and ``prev_timestamp`` (also with a ``ColumnTransformer``
-        prefix such as ``remainder__``). None: histories only.
+        prefix such as ``remainder__``). None: histories only. Values must
+        be finite, and within 10^4 standard deviations of the training mean
+        once standardised (at fit and later); anything else raises a
+        ``ValueError`` naming the column and row, instead of NaN scores.
     item_encoder : ContentEncoder or None, default=None
         Content tower for the items (cold start). When given, an item's
         vector is its ID embedding plus a projection of the content
@@ -217,6 +220,8 @@ class IntentRecommender(RecommenderMixin, TransformerMixin, TorchMixin, NeuralNe
     device : str or torch.device, default="auto"
         "auto" picks CUDA when available; resolved on every load, so a model
         fitted on a GPU and pickled loads and predicts on a CPU-only machine.
+        An explicit "cuda" on a machine without one raises a ``ValueError``
+        at fit.
     distributed : "auto" or bool, default="auto"
         Data-parallel training when the script runs under a distributed
         launch (``torchrun --nproc_per_node N script.py``): each process
@@ -665,6 +670,15 @@ class IntentRecommender(RecommenderMixin, TransformerMixin, TorchMixin, NeuralNe
                 None if hybrid is None else torch.as_tensor(self.item_counts_ > 0, device=self.device_),
             )
             NeuralNet.partial_fit(self, data, None)
+            losses = [e["train_loss"] for e in self.history_ if "train_loss" in e]
+            if losses and not np.isfinite(losses[-1]):
+                first = next(i for i, v in enumerate(losses) if not np.isfinite(v))
+                warnings.warn(
+                    f"The training loss became {losses[first]} at epoch {first + 1}: the "
+                    "fit diverged and the model cannot score (recommend raises). Lower lr, "
+                    "or check the context columns for extreme values.",
+                    RuntimeWarning, stacklevel=3,
+                )
             if hybrid is not None and not hybrid.frozen:
                 # the jointly trained content tower back into item_encoder_
                 self.item_encoder_.module_.load_state_dict(hybrid.content.state_dict())
@@ -837,7 +851,18 @@ class IntentRecommender(RecommenderMixin, TransformerMixin, TorchMixin, NeuralNe
                     rows = np.arange(start, min(start + step, len(items)))
                     x["query"], x["has_query"] = self._query_features(queries.frame, rows)
                 out.append(self.infer(x, last_only=True).float())
-        return torch.cat(out)
+        h = torch.cat(out)
+        bad = ~torch.isfinite(h).all(dim=1)
+        if bool(bad.any()):
+            rows = torch.nonzero(bad).flatten()[:5].tolist()
+            loss = [e.get("train_loss") for e in self.history_[-1:]] if hasattr(self, "history_") else []
+            raise ValueError(
+                f"The network returned non-finite intent vectors for {int(bad.sum())} of "
+                f"{len(h)} rows (e.g. rows {rows}); their scores would be NaN. The last "
+                f"training loss was {loss[0] if loss else 'unknown'}: a NaN loss means the "
+                "training diverged (lower lr); otherwise an input of those rows is out of range."
+            )
+        return h
 
     def _score_chunk(self, queries):
         """Scores ``(n, n_items)`` as a tensor on the model's device (ranked there)."""

@@ -6,7 +6,9 @@ Every metric takes ``y_true`` and ``y_rec``:
   relevant item per row (next-item prediction); a sequence of collections
   (lists, sets, arrays) means several relevant items per row.
 * ``y_rec``: ``(n_rows, >= k)`` array of recommended ids, best first, as
-  returned by ``recommend``.
+  returned by ``recommend``. Rows must have equal length and must not repeat
+  an item within their first ``k`` entries (a repeat would count as several
+  hits); both raise a ``ValueError`` naming the row.
 
 Metrics are averaged over rows. A relevant item that is not in the list, or
 that the model does not even know, simply scores 0 for that row.
@@ -45,11 +47,49 @@ def _is_multi(y_true):
     return isinstance(first, (list, tuple, set, frozenset, np.ndarray, pd.Series))
 
 
+def _as_lists(y_rec):
+    """``y_rec`` as a 2-D array; ragged lists raise naming the first odd row."""
+    if isinstance(y_rec, np.ndarray):
+        return y_rec
+    if hasattr(y_rec, "to_numpy"):
+        return y_rec.to_numpy()
+    rows = list(y_rec)
+    lengths = [len(r) if isinstance(r, (list, tuple, np.ndarray, pd.Series)) else None for r in rows]
+    if rows and all(n is not None for n in lengths) and len(set(lengths)) > 1:
+        r = next(i for i, n in enumerate(lengths) if n != lengths[0])
+        raise ValueError(
+            f"y_rec must hold lists of equal length (n_rows, k); row 0 has "
+            f"{lengths[0]} items but row {r} has {lengths[r]}. Recommend the same "
+            "number of items for every row (recommend() always does)."
+        )
+    return np.asarray(rows)
+
+
+def _check_no_repeats(rec):
+    """A recommendation list names each item at most once (else hits count twice)."""
+    if rec.shape[1] < 2 or not len(rec):
+        return
+    try:
+        srt = np.sort(rec, axis=1)
+        dup_rows = np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1))
+    except TypeError:  # mixed kinds of ids in an object array
+        dup_rows = [i for i, row in enumerate(rec.tolist()) if len(set(row)) < len(row)]
+    if len(dup_rows):
+        i = int(dup_rows[0])
+        row = rec[i].tolist()
+        item = next(v for j, v in enumerate(row) if v in row[:j])
+        raise ValueError(
+            f"y_rec must list each item at most once per row; row {i} repeats item "
+            f"{item!r} ({len(dup_rows)} row(s) with repeats in the top k). A repeated "
+            "item would count as several hits."
+        )
+
+
 def _hits(y_true, y_rec, k):
     """Boolean ``(n, k)`` hit matrix and the number of relevant items per row."""
     if isinstance(y_true, (pd.Series, pd.Index)):
         y_true = y_true.to_numpy()
-    rec = np.asarray(y_rec)
+    rec = _as_lists(y_rec)
     if rec.ndim != 2:
         raise ValueError(
             f"y_rec must be a 2-D array of recommended item ids (n_rows, k); got shape {rec.shape}."
@@ -59,6 +99,7 @@ def _hits(y_true, y_rec, k):
             f"y_rec has {rec.shape[1]} recommendations per row, fewer than k={k}."
         )
     rec = rec[:, :k]
+    _check_no_repeats(rec)
     n = len(y_true)
     if n != rec.shape[0]:
         raise ValueError(
@@ -296,7 +337,7 @@ def catalog_coverage(y_rec, items, *, k=None):
     >>> catalog_coverage([[1, 2], [2, 3]], items=[1, 2, 3, 4])
     0.75
     """
-    rec = np.asarray(y_rec)
+    rec = _as_lists(y_rec)
     if rec.ndim != 2:
         raise ValueError(f"y_rec must be 2-D; got shape {rec.shape}.")
     if k is not None:
