@@ -24,8 +24,8 @@ _CHUNK = 1 << 20
 # are None where no published value was found: then that check is skipped.
 RemoteArchive = namedtuple("RemoteArchive", ["filename", "size", "sha256", "md5"])
 
-# Sources of the values below (none was computed here: this machine has no
-# internet access):
+# Sources of the values below; none was computed by this project (it was
+# written without access to GroupLens' server), so each is cited:
 # [tfds] size and SHA-256: tensorflow/datasets,
 #        tensorflow_datasets/url_checksums/movielens.txt
 #        (commit 1c076ac3c19c8ea83e1d1a75e0623c9a699e0d7c).
@@ -269,27 +269,28 @@ def fetch_movielens(
     Context*, ACM TiiS 5(4), 2015. This function downloads from the source,
     so nothing is redistributed; read the README in the unpacked folder.
 
-    ============== ====================== ======== ========================
-    variant        archive                size     checked against
-    ============== ====================== ======== ========================
-    "100k"         ``ml-100k.zip``          5 MB   size, SHA-256, MD5
-    "1m"           ``ml-1m.zip``            6 MB   size, SHA-256, MD5
-    "10m"          ``ml-10m.zip``          63 MB   MD5
-    "20m"          ``ml-20m.zip``         190 MB   size, SHA-256, MD5
-    "25m"          ``ml-25m.zip``         250 MB   size, SHA-256, MD5
-    "32m"          ``ml-32m.zip``         228 MB   MD5
-    "latest-small" ``ml-latest-small.zip``  1 MB   size, SHA-256
-    ============== ====================== ======== ========================
+    ============== ========================= ====== ==================
+    variant        archive                   size   checked against
+    ============== ========================= ====== ==================
+    "100k"         ``ml-100k.zip``             5 MB size, SHA-256, MD5
+    "1m"           ``ml-1m.zip``               6 MB size, SHA-256, MD5
+    "10m"          ``ml-10m.zip``             63 MB MD5
+    "20m"          ``ml-20m.zip``            190 MB size, SHA-256, MD5
+    "25m"          ``ml-25m.zip``            250 MB size, SHA-256, MD5
+    "32m"          ``ml-32m.zip``            239 MB MD5
+    "latest-small" ``ml-latest-small.zip``     1 MB size, SHA-256
+    ============== ========================= ====== ==================
 
-    The checksums are the published ones (GroupLens' ``.md5`` files, the
-    SHA-256 registry of TensorFlow Datasets); no SHA-256 is published for
-    ml-10m.zip and ml-32m.zip, so those are checked against GroupLens' MD5
-    only. An archive with no known checksum would be loaded with a warning
-    that it is unverified.
+    Sizes are approximate. The checksums are published ones (GroupLens'
+    ``.md5`` files; the sizes and SHA-256 of TensorFlow Datasets' registry),
+    none computed here. No SHA-256 was found in a citable source for
+    ml-10m.zip and ml-32m.zip, so those two are checked against GroupLens'
+    MD5 only. An archive with no known checksum would be loaded with a
+    warning that it is unverified.
 
     Parameters
     ----------
-    variant : {"100k", "1m", "10m", "20m", "25m", "32m", "latest-small"}, \\
+    variant : {"100k", "1m", "10m", "20m", "25m", "32m", "latest-small"}, \
             default="100k"
         Which dataset; see :func:`load_movielens` for their contents.
     data_home : str, path-like or None, default=None
