@@ -620,6 +620,82 @@ def test_load_movielens_1m_sas_trunc_fake(tmp_path):
         load_movielens("1m-sas-trunc", data_home=d)
 
 
+def _fake_1m(root):
+    d = root / "ml-1m"
+    d.mkdir()
+    # user 2's events at t=50 are 20 then 10 in the file
+    (d / "ratings.dat").write_text("2::20::4::50\n1::10::5::90\n2::10::1::50\n1::30::2::10\n")
+    (d / "movies.dat").write_bytes(
+        (
+            '10::"Great Race, The" (1965)::Comedy|Western\n'
+            "20::Mis\xe9rables, Les (1995)::Drama\n"
+            "30::Time: The Movie (2000)::(no genres listed)\n"
+        ).encode("latin-1")
+    )
+    (d / "users.dat").write_text("1::F::1::10::48067\n2::M::56::16::70072\n")
+    return d
+
+
+def test_load_movielens_1m_fake(tmp_path):
+    _fake_1m(tmp_path)
+    data = load_movielens("1m", data_home=tmp_path)
+    log = data.interactions
+    assert log.columns.tolist() == ["user_id", "item_id", "timestamp", "rating"]
+    assert log["user_id"].tolist() == [1, 1, 2, 2]
+    assert log["item_id"].tolist() == [30, 10, 20, 10]  # ties in file order
+    assert log["timestamp"].tolist() == [10, 90, 50, 50]
+    assert log["rating"].tolist() == [2.0, 5.0, 4.0, 1.0]
+    assert (log.dtypes[["user_id", "item_id", "timestamp"]] == np.int64).all()
+    items = data.items
+    assert items.loc[10, "title"] == '"Great Race, The" (1965)'  # quotes kept
+    assert items.loc[20, "title"] == "Mis\xe9rables, Les (1995)"  # latin-1
+    assert items.loc[30, "title"] == "Time: The Movie (2000)"  # one ':' is no separator
+    assert items.loc[10, "genres"] == ["Comedy", "Western"] and items.loc[30, "genres"] == []
+    assert items["year"].tolist() == [1965, 1995, 2000]
+    users = data.users
+    assert users.columns.tolist() == ["gender", "age", "occupation", "zip"]
+    assert users["occupation"].tolist() == ["K-12 student", "self-employed"]
+    assert users.loc[2, "age"] == 56 and users.loc[1, "zip"] == "48067"
+    assert data.name == "ml-1m" and "MovieLens 1M" in data.DESCR
+
+
+def test_load_movielens_10m_fake(tmp_path):
+    d = tmp_path / "ml-10M100K"  # the folder ml-10m.zip unpacks to
+    d.mkdir()
+    (d / "ratings.dat").write_text("1::122::5::838985046\n1::185::4.5::838983525\n")
+    (d / "movies.dat").write_text(
+        "122::Boomerang (1992)::Comedy|Romance\n185::Net, The (1995)::Action\n"
+        "7::Caf\u00e9 (2001)::Drama\n",
+        encoding="utf-8",
+    )
+    (d / "tags.dat").write_text(
+        "15::185::Sandra Bullock::1138537770\n20::185::sandra bullock ::1\n"
+        "20::185::NA::2\n"
+    )
+    data = load_movielens("10m", data_home=tmp_path)
+    assert data.users is None and data.name == "ml-10M100K"
+    assert data.interactions["item_id"].tolist() == [185, 122]
+    assert data.interactions["rating"].tolist() == [4.5, 5.0]
+    items = data.items
+    assert items.loc[7, "title"] == "Caf\u00e9 (2001)"  # UTF-8
+    assert items.loc[185, "tags"] == ["na", "sandra bullock"] and items.loc[122, "tags"] == []
+    assert load_movielens("10m", data_home=d).interactions.equals(data.interactions)
+
+
+@pytest.mark.parametrize("variant", ["20m", "25m", "32m"])
+def test_load_movielens_csv_layouts_fake(tmp_path, variant):
+    d = tmp_path / f"ml-{variant}"
+    d.mkdir()
+    (d / "ratings.csv").write_text("userId,movieId,rating,timestamp\n3,1,0.5,7\n3,2,5.0,6\n")
+    (d / "movies.csv").write_text('movieId,title,genres\n1,"Toy Story (1995)",Adventure|Animation\n'
+                                  "2,Jumanji (1995),(no genres listed)\n")
+    (d / "tags.csv").write_text("userId,movieId,tag,timestamp\n3,1,Pixar,1\n")
+    data = load_movielens(variant, data_home=tmp_path)
+    assert data.interactions["item_id"].tolist() == [2, 1]
+    assert data.items.loc[1, "tags"] == ["pixar"] and data.items.loc[2, "genres"] == []
+    assert data.users is None and f"MovieLens {variant.upper()}" in data.DESCR
+
+
 def test_load_movielens_missing(tmp_path, monkeypatch):
     monkeypatch.delenv("SKLEARN_RECSYS_DATA", raising=False)
     with pytest.raises(FileNotFoundError, match="SKLEARN_RECSYS_DATA"):
@@ -637,7 +713,7 @@ def test_load_movielens_missing(tmp_path, monkeypatch):
     with pytest.raises(
         ValueError, match="'variant' parameter of load_movielens must be a str among"
     ):
-        load_movielens("20m", data_home=tmp_path)
+        load_movielens("40m", data_home=tmp_path)
 
 
 # --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from sklearn_recsys.utils._param_validation import invalid_param_values
 
 # Valid values of the required arguments of every public function.
 REQUIRED = {
+    "fetch_movielens": {},
     "load_interactions": {"data": pd.DataFrame()},
     "load_movielens": {},
     "make_sessions": {},

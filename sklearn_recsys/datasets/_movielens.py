@@ -1,5 +1,7 @@
 """Loaders for local copies of the MovieLens datasets (nothing is downloaded)."""
 
+import csv
+import io
 import os
 from pathlib import Path
 
@@ -11,14 +13,26 @@ from ._log import DatasetBunch, _user_time_order
 
 ENV_VAR = "SKLEARN_RECSYS_DATA"
 
+# The folder each GroupLens archive unpacks to (ml-10m.zip unpacks to ml-10M100K/).
 _FOLDERS = {
     "100k": "ml-100k",
+    "1m": "ml-1m",
+    "10m": "ml-10M100K",
+    "20m": "ml-20m",
+    "25m": "ml-25m",
+    "32m": "ml-32m",
     "latest-small": "ml-latest-small",
     "1m-sas-trunc": "ml-1m-sas-trunc",
 }
+_CSV_FILES = ("ratings.csv", "movies.csv", "tags.csv")
 _FILES = {
     "100k": ("u.data", "u.item", "u.genre", "u.user"),
-    "latest-small": ("ratings.csv", "movies.csv", "tags.csv"),
+    "1m": ("ratings.dat", "movies.dat", "users.dat"),
+    "10m": ("ratings.dat", "movies.dat", "tags.dat"),
+    "20m": _CSV_FILES,
+    "25m": _CSV_FILES,
+    "32m": _CSV_FILES,
+    "latest-small": _CSV_FILES,
     "1m-sas-trunc": ("sequences.txt", "items.csv", "users.csv"),
 }
 
@@ -40,7 +54,39 @@ _LICENCE = (
     "Datasets: History and Context, ACM TiiS 5(4), 2015."
 )
 
+_CSV_COLUMNS = (
+    "interactions: user_id, item_id, timestamp (Unix seconds), rating.\n"
+    "items: title, genres ('(no genres listed)' gives an empty list), year "
+    "(from the title), tags (the unique lower-cased tags users gave the "
+    "movie, sorted). users: None (no demographics)."
+)
+
 _DESCR = {
+    "1m": (
+        "MovieLens 1M: 1,000,209 ratings (1-5) by 6,040 users of 3,706 movies "
+        "(3,883 in the catalogue), 2000-2003, each user with at least 20 "
+        "ratings.\n\n"
+        "interactions: user_id, item_id, timestamp (Unix seconds), rating.\n"
+        "items: title, genres, year (from the title).\n"
+        "users: gender, age (age bucket: 1, 18, 25, 35, 45, 50, 56), "
+        "occupation (name of the code), zip."
+    ),
+    "10m": (
+        "MovieLens 10M: 10,000,054 ratings (0.5-5 stars) and 95,580 tags "
+        "applied to 10,681 movies by 71,567 users, 1995-2009.\n\n" + _CSV_COLUMNS
+    ),
+    "20m": (
+        "MovieLens 20M: 20,000,263 ratings (0.5-5 stars) and 465,564 tags "
+        "by 138,493 users of 27,278 movies, 1995-2015.\n\n" + _CSV_COLUMNS
+    ),
+    "25m": (
+        "MovieLens 25M: 25,000,095 ratings (0.5-5 stars) and 1,093,360 tags "
+        "by 162,541 users of 62,423 movies, 1995-2019.\n\n" + _CSV_COLUMNS
+    ),
+    "32m": (
+        "MovieLens 32M: 32,000,204 ratings (0.5-5 stars) and 2,000,072 tags "
+        "by 200,948 users of 87,585 movies, 1995-2023.\n\n" + _CSV_COLUMNS
+    ),
     "100k": (
         "MovieLens 100K: 100,000 ratings (1-5) by 943 users of 1,682 movies, "
         "1997-1998, each user with at least 20 ratings.\n\n"
@@ -51,11 +97,7 @@ _DESCR = {
     ),
     "latest-small": (
         "MovieLens latest-small: 100,836 ratings (0.5-5 stars) and 3,683 tags "
-        "by 610 users of 9,742 movies, 1996-2018.\n\n"
-        "interactions: user_id, item_id, timestamp (Unix seconds), rating.\n"
-        "items: title, genres ('(no genres listed)' gives an empty list), year "
-        "(from the title), tags (the unique lower-cased tags users gave the "
-        "movie, sorted). users: None (no demographics)."
+        "by 610 users of 9,742 movies, 1996-2018.\n\n" + _CSV_COLUMNS
     ),
     "1m-sas-trunc": (
         "MovieLens 1M in the SASRec/BERT4Rec preprocessing (items with fewer "
@@ -150,22 +192,93 @@ def _load_100k(base):
     return log, items, users
 
 
-def _load_latest_small(base):
-    log = pd.read_csv(base / "ratings.csv").rename(
-        columns={"userId": "user_id", "movieId": "item_id"}
+_LOG_DTYPES = {"user_id": np.int64, "item_id": np.int64, "timestamp": np.int64, "rating": np.float64}
+
+
+def _read_dat(path, names, dtype=None):
+    """Read a ``::``-separated GroupLens ``.dat`` file (ML-1M, ML-10M).
+
+    pandas only parses multi-character separators with its slow Python
+    engine, so the separator is swapped for a tab first. Quotes are plain
+    characters in these files (titles such as ``"Lord of the Rings" (1978)``).
+    ML-1M is latin-1; ML-10M is read as UTF-8 when it decodes as such.
+    """
+    raw = Path(path).read_bytes().replace(b"::", b"\t")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    return pd.read_csv(
+        io.StringIO(text), sep="\t", header=None, names=names, dtype=dtype,
+        quoting=csv.QUOTE_NONE, keep_default_na=False,
     )
-    log = _sorted_log(log[["user_id", "item_id", "timestamp", "rating"]].astype(
-        {"user_id": np.int64, "item_id": np.int64, "timestamp": np.int64, "rating": np.float64}
-    ))
-    movies = pd.read_csv(base / "movies.csv")
-    items = _catalogue(movies["movieId"], movies["title"], _split_genres(movies["genres"]))
-    tags = pd.read_csv(base / "tags.csv").dropna(subset=["tag"])
+
+
+def _tags_per_item(tags, item_index):
+    """Sorted unique lower-cased tags per item, aligned with ``item_index``."""
+    tags = tags.dropna(subset=["tag"])
     tags = tags.assign(tag=tags["tag"].astype(str).str.strip().str.lower())
     tags = tags[tags["tag"] != ""]
-    per_item = tags.groupby("movieId")["tag"].agg(lambda t: sorted(set(t)))
-    per_item = per_item.reindex(items.index).tolist()
-    items["tags"] = [t if isinstance(t, list) else [] for t in per_item]
+    per_item = tags.groupby("item_id")["tag"].agg(lambda t: sorted(set(t)))
+    per_item = per_item.reindex(item_index).tolist()
+    return [t if isinstance(t, list) else [] for t in per_item]
+
+
+def _users_1m(users):
+    """ML-1M demographics: occupation codes to names (its README), fixed columns."""
+    occ = users["occupation"].to_numpy()
+    names = np.array(_OCCUPATIONS_1M, dtype=object)
+    users["occupation"] = np.where(
+        (occ >= 0) & (occ < len(names)), names[np.clip(occ, 0, len(names) - 1)], "other"
+    )
+    return users[["gender", "age", "occupation", "zip"]]
+
+
+def _load_csv(base):
+    """The CSV layout of ML-20M, ML-25M, ML-32M and ml-latest-small."""
+    log = pd.read_csv(
+        base / "ratings.csv",
+        dtype={"userId": np.int64, "movieId": np.int64, "rating": np.float64,
+               "timestamp": np.int64},
+    ).rename(columns={"userId": "user_id", "movieId": "item_id"})
+    log = _sorted_log(log[["user_id", "item_id", "timestamp", "rating"]].astype(_LOG_DTYPES))
+    movies = pd.read_csv(base / "movies.csv")
+    items = _catalogue(movies["movieId"], movies["title"], _split_genres(movies["genres"]))
+    tags = pd.read_csv(base / "tags.csv").rename(columns={"movieId": "item_id"})
+    items["tags"] = _tags_per_item(tags, items.index)
     return log, items, None
+
+
+def _dat_log(base):
+    log = _read_dat(
+        base / "ratings.dat", ["user_id", "item_id", "rating", "timestamp"],
+        dtype={"user_id": np.int64, "item_id": np.int64, "rating": np.float64,
+               "timestamp": np.int64},
+    )
+    return _sorted_log(log[["user_id", "item_id", "timestamp", "rating"]])
+
+
+def _dat_movies(base):
+    movies = _read_dat(base / "movies.dat", ["item_id", "title", "genres"],
+                       dtype={"item_id": np.int64, "title": str, "genres": str})
+    return _catalogue(movies["item_id"], movies["title"], _split_genres(movies["genres"]))
+
+
+def _load_1m(base):
+    users = _read_dat(
+        base / "users.dat", ["user_id", "gender", "age", "occupation", "zip"],
+        dtype={"user_id": np.int64, "gender": str, "age": np.int64,
+               "occupation": np.int64, "zip": str},
+    ).set_index("user_id")
+    return _dat_log(base), _dat_movies(base), _users_1m(users)
+
+
+def _load_10m(base):
+    items = _dat_movies(base)
+    tags = _read_dat(base / "tags.dat", ["user_id", "item_id", "tag", "timestamp"],
+                     dtype={"tag": str})
+    items["tags"] = _tags_per_item(tags, items.index)
+    return _dat_log(base), items, None
 
 
 def _load_1m_sas_trunc(base):
@@ -196,18 +309,17 @@ def _load_1m_sas_trunc(base):
         movielens_id=raw["movielens_id"].astype(np.int64),
     )
     users = pd.read_csv(base / "users.csv", dtype={"zip": str}).set_index("user_id")
-    occ = users["occupation"].to_numpy()
-    names = np.array(_OCCUPATIONS_1M, dtype=object)
-    users["occupation"] = np.where(
-        (occ >= 0) & (occ < len(names)), names[np.clip(occ, 0, len(names) - 1)], "other"
-    )
-    users = users[["gender", "age", "occupation", "zip"]]
-    return log, items, users
+    return log, items, _users_1m(users)
 
 
 _LOADERS = {
     "100k": _load_100k,
-    "latest-small": _load_latest_small,
+    "1m": _load_1m,
+    "10m": _load_10m,
+    "20m": _load_csv,
+    "25m": _load_csv,
+    "32m": _load_csv,
+    "latest-small": _load_csv,
     "1m-sas-trunc": _load_1m_sas_trunc,
 }
 
@@ -223,22 +335,35 @@ def load_movielens(variant="100k", *, data_home=None):
     """Load a local copy of a MovieLens dataset.
 
     Nothing is downloaded: the MovieLens licence forbids redistribution, so
-    the files must already be on disk, in their original layout.
+    the files must already be on disk, in their original layout (the folder
+    GroupLens' archive unpacks to). :func:`fetch_movielens` downloads them
+    from GroupLens first.
 
-    ============== ============================ ======= ====== ============
-    variant        folder                       events  users  items
-    ============== ============================ ======= ====== ============
-    "100k"         ``ml-100k/``                 100,000    943  1,682
-    "latest-small" ``ml-latest-small/``         100,836    610  9,742
-    "1m-sas-trunc" ``ml-1m-sas-trunc/``         987,531  6,040  3,416
-    ============== ============================ ======= ====== ============
+    ============== ============================ ========== ======= ======
+    variant        folder                       events     users   items
+    ============== ============================ ========== ======= ======
+    "100k"         ``ml-100k/``                    100,000     943  1,682
+    "1m"           ``ml-1m/``                    1,000,209   6,040  3,883
+    "10m"          ``ml-10M100K/``              10,000,054  69,878 10,681
+    "20m"          ``ml-20m/``                  20,000,263 138,493 27,278
+    "25m"          ``ml-25m/``                  25,000,095 162,541 62,423
+    "32m"          ``ml-32m/``                  32,000,204 200,948 87,585
+    "latest-small" ``ml-latest-small/``            100,836     610  9,742
+    "1m-sas-trunc" ``ml-1m-sas-trunc/``            987,531   6,040  3,416
+    ============== ============================ ========== ======= ======
 
-    "1m-sas-trunc" is MovieLens 1M as preprocessed for SASRec/BERT4Rec,
-    minus each user's last two events; it has no times and no ratings.
+    Items are those of the catalogue file (some are never rated). The files
+    read: ``u.data``, ``u.item``, ``u.genre``, ``u.user`` ("100k");
+    ``ratings.dat``, ``movies.dat`` and ``users.dat`` ("1m") or ``tags.dat``
+    ("10m"), ``::``-separated; ``ratings.csv``, ``movies.csv``, ``tags.csv``
+    ("20m", "25m", "32m", "latest-small"). "1m-sas-trunc" is MovieLens 1M
+    as preprocessed for SASRec/BERT4Rec, minus each user's last two events;
+    it has no times and no ratings.
 
     Parameters
     ----------
-    variant : {"100k", "latest-small", "1m-sas-trunc"}, default="100k"
+    variant : {"100k", "1m", "10m", "20m", "25m", "32m", "latest-small", \
+            "1m-sas-trunc"}, default="100k"
         Which dataset.
     data_home : str, path-like or None, default=None
         Directory holding the ``ml-*`` folders, or the variant's folder
@@ -259,11 +384,13 @@ def load_movielens(variant="100k", *, data_home=None):
         items : pandas.DataFrame
             Indexed by ``item_id``: ``title`` (str), ``genres`` (list of str),
             ``year`` (Int64, from the title, missing when absent);
-            "latest-small" adds ``tags`` (sorted unique lower-cased tags, an
-            empty list when none) and "1m-sas-trunc" ``movielens_id``.
+            "10m", "20m", "25m", "32m" and "latest-small" add ``tags``
+            (sorted unique lower-cased tags, an empty list when none) and
+            "1m-sas-trunc" ``movielens_id``.
         users : pandas.DataFrame or None
             Indexed by ``user_id``: ``age``, ``gender``, ``occupation``,
-            ``zip`` ("100k", "1m-sas-trunc"); None for "latest-small".
+            ``zip`` ("100k", "1m", "1m-sas-trunc"); None for the others
+            (no demographics).
         DESCR : str
             Description of the dataset.
         name : str
