@@ -5,6 +5,7 @@ import importlib
 import inspect
 import numbers
 import re
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -17,6 +18,16 @@ from .utils._param_validation import validate_own_params
 
 __all__ = ["TorchMixin", "skorch_params_doc", "with_skorch_params"]
 
+# Held by every seeded fit for its whole seeded block (:meth:`TorchMixin._seeded`).
+# torch has one global generator per process (and per CUDA device), and
+# dropout, weight initialisation and skorch's batch shuffling draw from it:
+# two seeded fits running in threads of one process (joblib's threading
+# backend, Dask workers with several threads) would interleave their draws
+# and both lose their seed. Under the lock they run one after the other,
+# each from its own seed. Re-entrant, so a seeded fit may fit another
+# estimator seeded inside it.
+_SEED_LOCK = threading.RLock()
+
 
 class TorchMixin(DocLinkMixin):
     """Shared plumbing of the skorch ``NeuralNet`` subclasses of this package.
@@ -26,7 +37,9 @@ class TorchMixin(DocLinkMixin):
       ``get_params`` round-trip); ``device_`` holds the device the network
       was built on, and "auto" is resolved again when a pickle is loaded, so
       a model fitted on a GPU loads on a CPU-only machine.
-    * ``random_state`` seeds torch inside ``fit`` only (:meth:`_seeded`).
+    * ``random_state`` seeds torch inside ``fit`` only (:meth:`_seeded`);
+      seeded fits in threads of one process run one at a time, so each gives
+      the model of its seed in any joblib backend.
     * ``_parameter_constraints`` are declared as in scikit-learn and checked
       by :meth:`_validate_own_params` at the start of ``fit`` (skorch's own
       ``_validate_params`` checks its prefixes, not values).
@@ -115,13 +128,21 @@ class TorchMixin(DocLinkMixin):
 
     @contextmanager
     def _seeded(self, seed):
-        """Seed torch's generators (CPU, and the model's CUDA device) inside the block only."""
+        """Seed torch's generators (CPU, and the model's CUDA device) inside the block only.
+
+        The block holds the process-wide ``_SEED_LOCK``: seeded fits in
+        other threads wait for it, so nothing of theirs draws from the seeded
+        generators, and the generators are restored before the next one
+        starts. An unseeded fit (``seed=None``) takes neither the lock nor a
+        seed: it runs at once and draws from torch's global generator as it
+        is.
+        """
         if seed is None:
             yield
             return
         dev = torch.device(self.device_)
         devices = [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with _SEED_LOCK, torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             yield
 

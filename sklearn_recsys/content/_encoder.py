@@ -190,7 +190,10 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, batch order, dropout and views (the
         global torch RNG is restored afterwards). Two fits with the same int
-        give identical embeddings on the CPU.
+        give identical embeddings on the CPU, in any joblib backend: seeded
+        fits in threads of one process run one at a time, each from its own
+        seed. Unseeded fits (None) run at once and draw from torch's global
+        RNG. See :ref:`reproducibility`.
     module : torch.nn.Module class or None, default=None
         None builds :class:`ContentModule`. A custom class must accept the
         same keyword arguments (``tower``, ``n_tokens``, ``n_tags``,

@@ -216,7 +216,14 @@ class IntentRecommender(RecommenderMixin, TransformerMixin, TorchMixin, NeuralNe
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, batch order, dropout, negatives and the
         holdout (the global torch RNG is restored after ``fit``). Two fits
-        with the same int give identical recommendations on the CPU.
+        with the same int give identical recommendations on the CPU, in any
+        joblib backend: seeded fits in threads of one process (the
+        threading backend, Dask workers with several threads) run one at a
+        time, each from its own seed, so they do not run in parallel
+        there (processes do). Unseeded fits (None) run at once and draw
+        from torch's global RNG, as does other code of the process: one
+        running in another thread during a seeded fit changes that fit's
+        draws. See :ref:`reproducibility`.
     device : str or torch.device, default="auto"
         "auto" picks CUDA when available; resolved on every load, so a model
         fitted on a GPU and pickled loads and predicts on a CPU-only machine.
