@@ -31,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._doc_link import DocLinkMixin
 from ._topk import SEEN, top_k
@@ -700,4 +700,7 @@ class RecommenderMixin(DocLinkMixin):
         check_is_fitted(self)
         k = min(10, len(self.classes_))
         y = y.to_numpy() if isinstance(y, (pd.Series, pd.Index)) else y
+        n_x, n_y = _num_samples(X), _num_samples(y)
+        if n_x != n_y:
+            raise ValueError(f"X has {n_x} rows but y has {n_y}; y must hold the true next item of each row of X.")
         return ndcg_at_k(y, self.recommend(X, k=k), k=k)

@@ -220,3 +220,18 @@ def test_fit_does_not_mutate_the_callers_data():
         warnings.simplefilter("ignore")
         IntentRecommender(**TINY).fit(X_, y_)
     assert X_ == X and y_ == Y
+
+
+def test_metrics_refuse_missing_relevant_items():
+    with pytest.raises(ValueError, match="missing value.*at row 1"):
+        ndcg_at_k([1, np.nan], [[1], [2]], k=1)
+    with pytest.raises(ValueError, match="missing value.*at row 0"):
+        hit_rate_at_k(np.array([None, "a"], dtype=object), [["a"], ["a"]], k=1)
+    with pytest.raises(ValueError, match="Row 0 of y_true holds a missing value"):
+        recall_at_k([[1, None]], [[1, 2]], k=2)
+
+
+def test_score_checks_that_X_and_y_match():
+    model = EASE().fit(X, Y)
+    with pytest.raises(ValueError, match="X has 20 rows but y has 3"):
+        model.score(X, Y[:3])

@@ -114,6 +114,12 @@ def _hits(y_true, y_rec, k):
                 f"y_true must be 1-D (one relevant item per row) or a sequence of "
                 f"collections; got shape {truth.shape}."
             )
+        missing = pd.isna(truth) if truth.dtype.kind in "fO" else np.zeros(n, bool)
+        if missing.any():
+            raise ValueError(
+                f"y_true holds a missing value (None/NaN) at row {int(np.flatnonzero(missing)[0])} "
+                f"({int(missing.sum())} in all); every row needs its relevant item id."
+            )
         if truth.dtype.kind in "iu" and rec.dtype.kind in "iu":
             hits = rec == truth[:, None]
         else:
@@ -123,6 +129,8 @@ def _hits(y_true, y_rec, k):
     n_rel = np.empty(n, dtype=np.int64)
     for i, (rel, row) in enumerate(zip(y_true, rec.tolist())):
         rel = set(np.asarray(rel).tolist()) if isinstance(rel, np.ndarray) else set(rel)
+        if any(v is None or (isinstance(v, float) and v != v) for v in rel):
+            raise ValueError(f"Row {i} of y_true holds a missing value (None/NaN) among its relevant items.")
         if not rel:
             raise ValueError(
                 f"Row {i} of y_true has no relevant item; drop such rows before scoring."
