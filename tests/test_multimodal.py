@@ -111,6 +111,19 @@ def test_vector_columns_are_inferred_scaled_and_the_frame_untouched():
     assert only.vector_columns_ == ["audio"] and only.transform(items[["audio"]]).shape == (4, 4)
 
 
+def test_parquet_vector_columns_numpy_and_arrow_backends(tmp_path):
+    pytest.importorskip("pyarrow", reason="Parquet needs the optional pyarrow")
+    items = toy()
+    items.to_parquet(tmp_path / "items.parquet")
+    expected = ContentEncoder(max_epochs=0).fit(items).featurize(items)["vectors"]
+    for backend in ("numpy_nullable", "pyarrow"):
+        read = pd.read_parquet(tmp_path / "items.parquet", dtype_backend=backend)
+        enc = ContentEncoder(max_epochs=0).fit(read)
+        assert enc.vector_columns_ == ["image", "audio"] and enc.text_columns_ == ["title"], backend
+        np.testing.assert_allclose(enc.featurize(read)["vectors"].numpy(), expected.numpy(),
+                                   rtol=1e-6)
+
+
 def _with(column, pos, value, items=None):
     items = toy() if items is None else items
     items = items.copy()

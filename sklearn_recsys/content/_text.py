@@ -66,6 +66,12 @@ def _is_vector_cell(v):
 
 
 def _is_vector_column(series):
+    if isinstance(series.dtype, pd.ArrowDtype):  # e.g. read_parquet(dtype_backend="pyarrow")
+        import pyarrow as pa
+
+        t = series.dtype.pyarrow_dtype
+        return ((pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t))
+                and (pa.types.is_integer(t.value_type) or pa.types.is_floating(t.value_type)))
     if series.dtype != object:
         return False
     values = _non_missing(series)
