@@ -173,7 +173,8 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
     vector_columns : list of str, str or None, default=None
         Columns of precomputed vectors, one 1-D array-like of numbers per
         item; None infers them (``object`` columns whose non-missing cells
-        are all non-empty arrays, lists or tuples of numbers).
+        are all non-empty arrays, lists or tuples of numbers, and pyarrow
+        ``list`` columns of numbers).
     vector_scaling : {"standard", "l2"} or None, default="standard"
         How each vector column is scaled before its projection.
         ``"standard"``: every dimension to zero mean and unit variance (fit

@@ -32,7 +32,7 @@ def resolve_vector_columns(frame, vector_columns=None, *, others=(), name="items
     vector_columns : list of str, str or None, default=None
         Explicit columns (each must exist), or None to infer them: ``object``
         columns whose non-missing cells are all non-empty 1-D arrays, lists
-        or tuples of numbers.
+        or tuples of numbers, and pyarrow ``list`` columns of numbers.
     others : iterable of (list of str, str or None), default=()
         The other explicit column parameters; their columns are not inferred
         as vector columns.
