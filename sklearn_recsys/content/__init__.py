@@ -1,8 +1,9 @@
 """Content understanding: catalogue rows -> item vectors, content baselines.
 
 * :class:`ContentEncoder`: a skorch network embedding catalogue items from
-  their text, tags and numbers (bag of n-grams, CNN, LSTM, transformer or a
-  frozen pretrained sentence encoder), trained stand-alone (contrastive or
+  their text, tags, numbers and precomputed vectors (image or audio
+  embeddings; bag of n-grams, CNN, LSTM, transformer or a frozen pretrained
+  sentence encoder for the text), trained stand-alone (contrastive or
   supervised) or inside a recommender.
 * :class:`TfidfRecommender`: content-only recommendations by TF-IDF cosine
   similarity to the history; recommends items nobody has seen yet.

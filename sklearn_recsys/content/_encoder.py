@@ -38,6 +38,7 @@ from ._text import (
     text_values,
 )
 from ._towers import TOWERS, ContentModule
+from ._vectors import resolve_vector_columns, vector_values
 
 __all__ = ["ContentEncoder"]
 
@@ -84,7 +85,7 @@ _SKORCH_DOCS = {
 
 @with_skorch_params(_SKORCH_DOCS)
 class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMixin, NeuralNet):
-    """Embed catalogue items from their text, tags and numbers (a skorch network).
+    """Embed catalogue items from their text, tags, numbers and vectors (a skorch network).
 
     ``fit(items[, y])`` learns a tokenisation of the catalogue and trains a
     text tower; ``transform(items)`` returns one float32 vector per item,
@@ -92,7 +93,7 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
 
     **Input.** ``items`` is a catalogue DataFrame, one row per item, indexed
     by item id (the index must be unique; the caller's frame is never
-    modified). Three kinds of columns are read:
+    modified). Four kinds of columns are read:
 
     * text columns (``str``): tokenised into word and character n-grams
       (:class:`TextTokenizer`). A missing value (None, NaN) is read as empty
@@ -103,11 +104,23 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
       missing cell is an empty list; a plain string raises (split it first).
     * numeric columns: standardised with the ``fit`` mean and standard
       deviation; a missing value becomes the mean (0 after scaling).
+    * vector columns: precomputed embeddings (an image, audio or any other
+      vector per item), each cell a 1-D array, list or tuple of numbers of
+      the same length for every item of the column. Each is scaled
+      (``vector_scaling``) and projected by a linear layer of its own to the
+      tower's width, then added to the text, tag and numeric parts. A
+      missing cell (None, NaN) reads as zeros after scaling (the mean with
+      ``"standard"``). Ragged lengths, non-finite values and cells that are
+      not arrays of numbers raise, naming the column and the row. A 2-D
+      array ``emb`` of shape ``(n_items, dim)`` becomes a column with
+      ``items.assign(image=list(emb))``.
 
-    Columns not named by ``text_columns``, ``list_columns`` or
-    ``numeric_columns`` are inferred from their dtypes when the parameter is
-    None (see :func:`resolve_columns`); pass ``[]`` to use none of a kind. A
-    2-D array of numbers is also accepted: every column is numeric.
+    Columns not named by ``text_columns``, ``list_columns``,
+    ``numeric_columns`` or ``vector_columns`` are inferred from their dtypes
+    and values when the parameter is None (see :func:`resolve_columns`;
+    vector columns are the ``object`` columns whose cells are all 1-D arrays
+    of numbers); pass ``[]`` to use none of a kind. A 2-D array of numbers
+    is also accepted: every column is numeric.
 
     **Objectives.** Without ``y``, self-supervised contrastive learning:
     two views of each item are made by dropping each text/list token (and
@@ -134,7 +147,9 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
       towers, ``L <= max_length``), ``"tags"`` LongTensor ``(n, T)``
       (list-value ids), ``"numeric"`` FloatTensor ``(n, n_numeric)``,
       ``"pretrained"`` FloatTensor ``(n, dim)`` (frozen sentence
-      embeddings, ``tower="pretrained"``).
+      embeddings, ``tower="pretrained"``), ``"vectors"`` FloatTensor
+      ``(n, sum(vector_dims_))`` (the scaled vector columns, concatenated in
+      ``vector_columns_`` order).
     * ``module_(**features) -> FloatTensor (n, module_.d_out)``: the
       :class:`ContentModule` (a ``torch.nn.Module``); freeze it with
       ``module_.requires_grad_(False)``. ``module_.d_out`` equals
@@ -142,7 +157,7 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
     * ``featurize_text(texts) -> dict`` with ``"text"`` (or
       ``"pretrained"``) only: free-text queries through the same tokenisation;
       ``module_(**featurize_text(texts))`` embeds them in the item space
-      (the missing tags and numbers contribute zeros).
+      (the missing tags, numbers and vectors contribute zeros).
 
     ``ContentEncoder(max_epochs=0).fit(items)`` sets up the tokenisation and
     an untrained tower; a positive ``max_epochs`` pretrains it first.
@@ -155,6 +170,17 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
         Columns of lists of strings; None infers them.
     numeric_columns : list of str, str or None, default=None
         Numeric columns; None infers them (numeric and boolean dtypes).
+    vector_columns : list of str, str or None, default=None
+        Columns of precomputed vectors, one 1-D array-like of numbers per
+        item; None infers them (``object`` columns whose non-missing cells
+        are all non-empty arrays, lists or tuples of numbers, and pyarrow
+        ``list`` columns of numbers).
+    vector_scaling : {"standard", "l2"} or None, default="standard"
+        How each vector column is scaled before its projection.
+        ``"standard"``: every dimension to zero mean and unit variance (fit
+        on the catalogue, missing cells ignored). ``"l2"``: every vector
+        divided by its Euclidean norm (for embeddings compared by cosine).
+        None: as given.
     tower : {"bag", "cnn", "lstm", "transformer", "pretrained"}, default="bag"
         Text tower (:class:`ContentModule`). ``"bag"``, the fast default,
         averages n-gram embeddings. ``"pretrained"`` projects the frozen
@@ -197,8 +223,9 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
     module : torch.nn.Module class or None, default=None
         None builds :class:`ContentModule`. A custom class must accept the
         same keyword arguments (``tower``, ``n_tokens``, ``n_tags``,
-        ``n_numeric``, ``n_pretrained``, ``max_length`` and the
-        ``module__*`` parameters) and have a ``d_out`` attribute. Sizes are
+        ``n_numeric``, ``n_pretrained``, ``max_length``, ``vector_dims``
+        when the catalogue has vector columns, and the ``module__*``
+        parameters) and have a ``d_out`` attribute. Sizes are
         ``module__d_model`` (64), ``module__n_layers`` (1),
         ``module__n_heads`` (2), ``module__kernel_size`` (3),
         ``module__dropout`` (0.1).
@@ -225,6 +252,14 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
         List columns read.
     numeric_columns_ : list of str
         Numeric columns read.
+    vector_columns_ : list of str
+        Vector columns read.
+    vector_dims_ : list of int
+        Length of each vector column's vectors (as in ``vector_columns_``).
+    vector_scaler_ : sklearn.preprocessing.StandardScaler or None
+        Standardises the concatenated vector columns
+        (``vector_scaling="standard"``, missing cells ignored); None
+        otherwise or without vector columns.
     tokenizer_ : TextTokenizer or None
         Fitted tokeniser (None without text or with ``tower="pretrained"``).
     tag_vocabulary_ : dict of (str, str) -> int
@@ -286,12 +321,26 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
     (['tags', 'text'], (4, 8))
     >>> tuple(enc.module_(**enc.featurize_text(["space opera"])).shape)
     (1, 8)
+
+    A precomputed vector per item (here a made-up 3-d "image embedding") is
+    one more column, fused with the text:
+
+    >>> import numpy as np
+    >>> image = np.array([[1, 0, 0], [1, 0.1, 0], [0, 1, 0], [0, 1, 0.1]])
+    >>> enc = ContentEncoder(vector_columns=["image"], module__d_model=8,
+    ...                      max_epochs=5, random_state=0)
+    >>> enc.fit_transform(items.assign(image=list(image))).shape
+    (4, 8)
+    >>> enc.vector_columns_, enc.vector_dims_
+    (['image'], [3])
     """
 
     _parameter_constraints: dict = {
         "text_columns": _columns_param(),
         "list_columns": _columns_param(),
         "numeric_columns": _columns_param(),
+        "vector_columns": _columns_param(),
+        "vector_scaling": [StrOptions({"standard", "l2"}), None],
         "tower": [StrOptions(set(TOWERS))],
         # the tokeniser's own rules (n-gram ranges, vocabulary)
         **{k: v for k, v in TextTokenizer._parameter_constraints.items() if k != "lowercase"},
@@ -325,6 +374,8 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
         text_columns=None,
         list_columns=None,
         numeric_columns=None,
+        vector_columns=None,
+        vector_scaling="standard",
         tower="bag",
         ngram_range=(1, 2),
         char_ngram_range=(3, 5),
@@ -366,6 +417,8 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
         self.text_columns = text_columns
         self.list_columns = list_columns
         self.numeric_columns = numeric_columns
+        self.vector_columns = vector_columns
+        self.vector_scaling = vector_scaling
         self.tower = tower
         self.ngram_range = ngram_range
         self.char_ngram_range = char_ngram_range
@@ -381,7 +434,8 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
     # -- skorch set-up -----------------------------------------------------
     def initialize_module(self):
         kwargs = self.get_params_for("module")
-        own = ("tower", "n_tokens", "n_tags", "n_numeric", "n_pretrained", "max_length")
+        own = ("tower", "n_tokens", "n_tags", "n_numeric", "n_pretrained", "max_length",
+               "vector_dims")
         clash = [k for k in own if k in kwargs]
         if clash:
             raise ValueError(
@@ -426,7 +480,7 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
 
     def _module_dims(self):
         has_text = bool(self.text_columns_ or self.list_columns_)
-        return {
+        dims = {
             "tower": self.tower,
             "n_tokens": self.tokenizer_.n_tokens_ if self.tokenizer_ is not None else 0,
             "n_tags": len(self.tag_vocabulary_) + 1 if self.tag_vocabulary_ else 0,
@@ -434,6 +488,9 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
             "n_pretrained": self.pretrained_.dim_ if (self.pretrained_ is not None and has_text) else 0,
             "max_length": int(self.max_length),
         }
+        if getattr(self, "vector_dims_", None):  # only then: custom modules need not know it
+            dims["vector_dims"] = tuple(int(d) for d in self.vector_dims_)
+        return dims
 
     # -- objectives ------------------------------------------------------
     def _view(self, x):
@@ -444,7 +501,7 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
             v = to_tensor(v, device=self.device)
             if p > 0 and key in ("text", "tags"):
                 v = v.masked_fill(torch.rand(v.shape, device=v.device) < p, 0)
-            elif p > 0 and key in ("numeric", "pretrained"):
+            elif p > 0 and key in ("numeric", "pretrained", "vectors"):
                 v = v.masked_fill(torch.rand(v.shape, device=v.device) < p, 0.0)
             out[key] = v
         return out
@@ -528,11 +585,15 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
 
     def _fit_features(self, frame, is_frame):
         if is_frame:
+            vecs = resolve_vector_columns(
+                frame, self.vector_columns,
+                others=(self.text_columns, self.list_columns, self.numeric_columns))
             text, lists, nums = resolve_columns(
-                frame, self.text_columns, self.list_columns, self.numeric_columns)
+                frame, self.text_columns, self.list_columns, self.numeric_columns, claimed=vecs)
         else:
-            text, lists, nums = [], [], list(frame.columns)
+            text, lists, nums, vecs = [], [], list(frame.columns), []
         self.text_columns_, self.list_columns_, self.numeric_columns_ = text, lists, nums
+        self._fit_vectors(frame, vecs)
         tokenizer = pretrained = None
         if self.tower == "pretrained":
             old = getattr(self, "pretrained_", None)
@@ -556,6 +617,39 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
                 self.numeric_scaler_ = StandardScaler().fit(numeric_values(frame, nums))
+
+    def _fit_vectors(self, frame, columns):
+        """Vector columns, their lengths and the scaler of ``vector_scaling``."""
+        values = [vector_values(frame, c) for c in columns]
+        self.vector_columns_ = list(columns)
+        self.vector_dims_ = [v.shape[1] for v, _ in values]
+        self.vector_scaler_ = None
+        if values and self.vector_scaling == "standard":
+            x = np.hstack([np.where(present[:, None], v, np.nan) for v, present in values])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                self.vector_scaler_ = StandardScaler().fit(x)
+
+    def _vector_features(self, frame):
+        """The scaled vector columns, concatenated: float32 ``(n, sum(dims))``."""
+        blocks = []
+        for c, dim in zip(self.vector_columns_, self.vector_dims_):
+            if c not in frame.columns:
+                raise ValueError(
+                    f"items has no column {c!r}, a vector column seen in fit; every "
+                    f"catalogue passed after fit needs it (vector_columns_="
+                    f"{self.vector_columns_})."
+                )
+            v, present = vector_values(frame, c, dim)
+            if self.vector_scaling == "l2":
+                v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+            elif self.vector_scaling == "standard":
+                v = np.where(present[:, None], v, np.nan)
+            blocks.append(v)
+        x = np.hstack(blocks)
+        if self.vector_scaler_ is not None:
+            x = np.nan_to_num(self.vector_scaler_.transform(x), nan=0.0)
+        return torch.from_numpy(x.astype(np.float32))
 
     def _featurize_frame(self, frame):
         n = len(frame)
@@ -591,6 +685,8 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
         if self.numeric_columns_:
             x = self.numeric_scaler_.transform(numeric_values(frame, self.numeric_columns_))
             feats["numeric"] = torch.from_numpy(np.nan_to_num(x, nan=0.0).astype(np.float32))
+        if getattr(self, "vector_columns_", None):
+            feats["vectors"] = self._vector_features(frame)
         return feats
 
     def _encode_target(self, frame, y, is_frame):
@@ -730,7 +826,8 @@ class ContentEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchMix
             One row per item, on the CPU: ``"text"`` (LongTensor ``(n, L)``),
             ``"tags"`` (LongTensor ``(n, T)``), ``"numeric"`` (FloatTensor
             ``(n, n_numeric)``), ``"pretrained"`` (FloatTensor ``(n, dim)``),
-            each when the catalogue has such input.
+            ``"vectors"`` (FloatTensor ``(n, sum(vector_dims_))``), each when
+            the catalogue has such input.
         """
         check_is_fitted(self)
         return self._featurize_frame(self._check_items(X, reset=False))

@@ -50,11 +50,40 @@ def _is_text_column(series):
     return bool(values) and all(isinstance(v, str) for v in values)
 
 
+_CHECK_LIMIT = 64  # elements of a list cell checked for numbers
+
+
+def _is_vector_cell(v):
+    """A non-empty 1-D array-like of numbers (bools excluded)."""
+    if isinstance(v, np.ndarray):
+        return v.ndim == 1 and v.size > 0 and v.dtype.kind in "iuf"
+    if isinstance(v, (list, tuple)):
+        return len(v) > 0 and all(
+            isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+            for x in v[:_CHECK_LIMIT]
+        )
+    return False
+
+
+def _is_vector_column(series):
+    if isinstance(series.dtype, pd.ArrowDtype):  # e.g. read_parquet(dtype_backend="pyarrow")
+        import pyarrow as pa
+
+        t = series.dtype.pyarrow_dtype
+        return ((pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t))
+                and (pa.types.is_integer(t.value_type) or pa.types.is_floating(t.value_type)))
+    if series.dtype != object:
+        return False
+    values = _non_missing(series)
+    return bool(values) and all(_is_vector_cell(v) for v in values)
+
+
 def _is_list_column(series):
     if series.dtype != object:
         return False
     values = _non_missing(series)
-    return bool(values) and all(isinstance(v, _LIST_TYPES) for v in values)
+    return (bool(values) and all(isinstance(v, _LIST_TYPES) for v in values)
+            and not all(_is_vector_cell(v) for v in values))
 
 
 def _is_numeric_column(series):
@@ -114,7 +143,7 @@ def check_catalogue(items, *, name="items"):
 
 
 def resolve_columns(frame, text_columns=None, list_columns=None, numeric_columns=None,
-                    *, name="items", allow_numeric=True):
+                    *, name="items", allow_numeric=True, claimed=()):
     """Which columns of the catalogue hold text, lists and numbers.
 
     A parameter left to None is inferred from the data: text columns are
@@ -122,8 +151,11 @@ def resolve_columns(frame, text_columns=None, list_columns=None, numeric_columns
     non-missing values are all ``str``); list columns are ``object`` columns
     whose non-missing values are all lists, tuples, sets or 1-D arrays;
     numeric columns have a numeric or boolean dtype. A column claimed by an
-    explicit parameter is not inferred again for another kind. Any other
-    column (datetimes, categoricals, mixed objects) is ignored.
+    explicit parameter is not inferred again for another kind, nor is a
+    column of ``claimed`` (the vector columns of :class:`ContentEncoder`).
+    Columns of numeric vectors (lists or arrays of numbers) are never
+    inferred as list columns. Any other column (datetimes, categoricals,
+    mixed objects) is ignored.
 
     Returns
     -------
@@ -148,7 +180,8 @@ def resolve_columns(frame, text_columns=None, list_columns=None, numeric_columns
     text = explicit(text_columns, "text_columns")
     lists = explicit(list_columns, "list_columns")
     nums = explicit(numeric_columns, "numeric_columns") if allow_numeric else []
-    taken = set(text or []) | set(lists or []) | set(nums or [])
+    claimed = list(claimed)
+    taken = set(text or []) | set(lists or []) | set(nums or []) | set(claimed)
     if text is None:
         text = [c for c in cols if c not in taken and _is_text_column(frame[c])]
         taken |= set(text)
@@ -157,10 +190,10 @@ def resolve_columns(frame, text_columns=None, list_columns=None, numeric_columns
         taken |= set(lists)
     if nums is None:
         nums = [c for c in cols if c not in taken and _is_numeric_column(frame[c])]
-    if not (text or lists or nums):
+    if not (text or lists or nums or claimed):
         raise ValueError(
             f"{name} has no usable content column: expected text (str), list "
-            f"(lists of str){' or numeric' if allow_numeric else ''} columns; got "
+            f"(lists of str){', numeric or vector' if allow_numeric else ''} columns; got "
             f"columns {cols[:30]} with dtypes {[str(frame[c].dtype) for c in cols[:30]]}."
         )
     return text, lists, nums
@@ -217,9 +250,11 @@ def list_values(frame, column):
         v = sorted(v) if isinstance(v, (set, frozenset)) else list(v)
         for t in v:
             if not isinstance(t, str):
+                hint = (" A column of numeric vectors (e.g. image embeddings) goes "
+                        "in vector_columns." if isinstance(t, numbers.Number) else "")
                 raise TypeError(
                     f"List column {column!r} must hold lists of strings; "
-                    f"{_row(frame, pos)} holds {t!r} of type {type(t).__name__}."
+                    f"{_row(frame, pos)} holds {t!r} of type {type(t).__name__}.{hint}"
                 )
         out.append(v)
     return out

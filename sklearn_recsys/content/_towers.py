@@ -82,7 +82,10 @@ class ContentModule(nn.Module):
     Each input present contributes a ``d_model`` vector; the sum goes through
     ``LayerNorm`` and a linear layer. A missing input (or a row whose ids are
     all padding) contributes zeros, so ``module(text=...)`` alone embeds free
-    text into the same space as the items.
+    text into the same space as the items. Precomputed vectors (an image or
+    audio embedding per item, ``vectors=``) are fused like the numeric
+    features: each vector column has a linear projection of its own to
+    ``d_model``, added to the sum.
 
     Parameters
     ----------
@@ -101,6 +104,9 @@ class ContentModule(nn.Module):
         Number of numeric features.
     n_pretrained : int, default=0
         Size of the frozen sentence embeddings (``tower="pretrained"``).
+    vector_dims : tuple of int, default=()
+        Length of each precomputed vector column, in the order their values
+        are concatenated in ``vectors``; () means no vector input.
     max_length : int, default=256
         Longest text sequence (positions of the transformer).
     d_model : int, default=64
@@ -131,11 +137,14 @@ class ContentModule(nn.Module):
     >>> text = torch.tensor([[3, 7, 9], [4, 0, 0]])  # padded token ids
     >>> module(text=text, numeric=torch.zeros(2, 2)).shape
     torch.Size([2, 8])
+    >>> image = ContentModule(vector_dims=(5, 3), d_model=8)  # two vector columns
+    >>> image(vectors=torch.zeros(2, 5 + 3)).shape
+    torch.Size([2, 8])
     """
 
     def __init__(self, *, tower="bag", n_tokens=0, n_tags=0, n_numeric=0, n_pretrained=0,
-                 max_length=256, d_model=64, n_layers=1, n_heads=2, kernel_size=3,
-                 dropout=0.1):
+                 vector_dims=(), max_length=256, d_model=64, n_layers=1, n_heads=2,
+                 kernel_size=3, dropout=0.1):
         super().__init__()
         if tower not in TOWERS:
             raise ValueError(f"tower must be one of {TOWERS}; got {tower!r}.")
@@ -143,6 +152,9 @@ class ContentModule(nn.Module):
                             ("kernel_size", kernel_size), ("max_length", max_length)]:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"module__{name} must be a positive integer; got {value!r}.")
+        vector_dims = tuple(vector_dims)
+        if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in vector_dims):
+            raise ValueError(f"vector_dims must hold positive integers; got {vector_dims!r}.")
         if not 0 <= dropout < 1:
             raise ValueError(f"module__dropout must be in [0, 1); got {dropout!r}.")
         if tower == "transformer" and d_model % n_heads:
@@ -152,7 +164,8 @@ class ContentModule(nn.Module):
         self.tower = tower
         self.d_out = d_model
         self.max_length = max_length
-        self.text = self.seq = self.proj = self.tags = self.numeric = None
+        self.text = self.seq = self.proj = self.tags = self.numeric = self.vectors = None
+        self.vector_dims = vector_dims
         if tower == "pretrained":
             if n_pretrained:
                 self.proj = nn.Linear(n_pretrained, d_model)
@@ -177,6 +190,8 @@ class ContentModule(nn.Module):
                 self.tags.weight[0].zero_()
         if n_numeric:
             self.numeric = nn.Linear(n_numeric, d_model)
+        if vector_dims:
+            self.vectors = nn.ModuleList(nn.Linear(d, d_model) for d in vector_dims)
         self.norm = nn.LayerNorm(d_model)
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(d_model, d_model)
@@ -191,7 +206,7 @@ class ContentModule(nn.Module):
         mask = text != 0
         return self.seq(self.drop(self.text(text)), mask)
 
-    def forward(self, text=None, tags=None, numeric=None, pretrained=None):
+    def forward(self, text=None, tags=None, numeric=None, pretrained=None, vectors=None):
         """Embed a batch of items (or of free texts).
 
         Parameters
@@ -204,6 +219,9 @@ class ContentModule(nn.Module):
             Standardised numeric features.
         pretrained : FloatTensor of shape (n, n_pretrained), optional
             Frozen sentence embeddings.
+        vectors : FloatTensor of shape (n, sum(vector_dims)), optional
+            Precomputed vectors, the columns concatenated in ``vector_dims``
+            order.
 
         Returns
         -------
@@ -218,10 +236,18 @@ class ContentModule(nn.Module):
             parts.append(self.tags(tags))
         if numeric is not None and self.numeric is not None:
             parts.append(self.numeric(numeric))
+        if vectors is not None and self.vectors is not None:
+            if vectors.shape[-1] != sum(self.vector_dims):
+                raise ValueError(
+                    f"vectors has {vectors.shape[-1]} columns; this module reads "
+                    f"{sum(self.vector_dims)} (vector_dims={self.vector_dims})."
+                )
+            chunks = torch.split(vectors, list(self.vector_dims), dim=-1)
+            parts += [proj(x) for proj, x in zip(self.vectors, chunks)]
         if not parts:
             raise ValueError(
-                "No input this module can read: pass text=, tags=, numeric= or "
-                "pretrained= as made by ContentEncoder.featurize."
+                "No input this module can read: pass text=, tags=, numeric=, "
+                "pretrained= or vectors= as made by ContentEncoder.featurize."
             )
         h = parts[0]
         for p in parts[1:]:

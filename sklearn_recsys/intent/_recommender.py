@@ -172,7 +172,9 @@ class IntentRecommender(RecommenderMixin, TransformerMixin, TorchMixin, NeuralNe
         gives it a learning rate of its own (see the cold-start guide).
     items : pandas.DataFrame, array-like of item ids or None, default=None
         The catalogue. With ``item_encoder``: a DataFrame indexed by item id
-        holding every item of ``X`` and ``y`` (else ``ValueError``). Without
+        holding every item of ``X`` and ``y`` (else ``ValueError``), with
+        the columns the encoder reads (text, lists, numbers, precomputed
+        vectors such as image embeddings: see ``ContentEncoder``). Without
         it, ids only: ``classes_`` then covers the catalogue, but items never
         seen in training cannot be ranked meaningfully.
     freeze_item_encoder : bool, default=False
