@@ -35,7 +35,7 @@ CONTENT_COLUMNS = {
     "ml-1m-sas-trunc": (["title"], ["genres"], ["year"]),
 }
 # sizes: the default run takes about two minutes on 2 CPU cores with one
-# torch thread (measured: README, "Main job"); --quick takes seconds
+# torch thread (measured: benchmarks/bench_main_job.py); --quick takes seconds
 SIZES = {"full": {"n_users": 3000, "epochs": 30}, "quick": {"n_users": 300, "epochs": 3}}
 COLD_SHARE = 0.1  # share of the distinct target items held out as new items
 DEFAULT_REPORT = "sklearn-recsys-report"
@@ -237,10 +237,27 @@ def _scores(model, X, y, k, n_items, prefix=""):
 def evaluate(args, out=None):
     """Fit every model on the training rows and score the warm and cold test rows.
 
-    Returns ``{model name: {metric: value}}``: the warm-row metrics under
-    their names (``NDCG@10``, ...), the cold-row ones prefixed ``cold ``,
-    ``new in lists`` (share of the warm rows' top-k slots holding new items)
-    when items are held out, and the fit and recommend times.
+    Prints progress (a line per model, a line per epoch of the networks),
+    the results tables and, unless ``--quick`` or ``--no-report``, writes
+    the report (:func:`write_report`).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Options of the ``evaluate`` parser (:func:`build_parser`);
+        ``args.models`` may be None (the default of the data and mode), a
+        comma-separated string or a list of names.
+    out : file-like, default=None
+        Where progress and tables go; None for standard output.
+
+    Returns
+    -------
+    results : dict
+        ``{model name: {metric: value}}``: the warm-row metrics under their
+        names (``NDCG@10``, ``HR@10``, ``MRR@10``, ``coverage``), with items
+        held out also the cold-row ones prefixed ``"cold "`` and ``"new in
+        lists"`` (share of the warm rows' top-k slots given to new items),
+        then ``"fit s"`` and ``"recommend s"``.
     """
     out = sys.stdout if out is None else out
     start = time.perf_counter()
@@ -326,16 +343,17 @@ def _notes(results, held, k):
     """One-line readings of the cold rows (empty without them)."""
     if not len(held):
         return []
-    blind = [n for n, r in results.items() if r[f"cold NDCG@{k}"] == 0.0]
-    able = [n for n, r in results.items() if r[f"cold NDCG@{k}"] > 0.0]
+    ids = [n for n in results if n not in CONTENT_MODELS]
+    content = [n for n in results if n in CONTENT_MODELS]
     notes = [""]
-    if blind:
+    if ids:
+        zero = all(results[n][f"cold NDCG@{k}"] == 0.0 for n in ids)
         notes.append(
-            f"Cold rows: {', '.join(blind)} never saw the {len(held)} new items, so they "
-            "cannot recommend them (NDCG 0)."
+            f"Cold rows: the id-based models ({', '.join(ids)}) never saw the {len(held)} "
+            "new items, so they cannot recommend them" + (" (NDCG 0)." if zero else ".")
         )
-    if able:
-        notes.append(f"{', '.join(able)} rank the new items from their content.")
+    if content:
+        notes.append(f"The content models ({', '.join(content)}) rank them from the catalogue.")
     notes.append(f"'new in lists': share of the warm rows' top-{k} slots given to new items.")
     return notes
 
