@@ -524,8 +524,9 @@ def build_parser():
         "evaluate",
         help="train and compare models on warm and cold rows (default)",
         description="Train and compare recommenders with leave-last-out, on warm rows and "
-        "on cold rows (new items). Default on the synthetic data: the whole chain, about "
-        "two minutes on 2 CPU cores (seconds on a GPU); --quick: the baselines, seconds.",
+        "on cold rows (new items). Default on the synthetic data: the whole chain (about "
+        "50 s of CPU time with one torch thread; the networks use a GPU when there is "
+        "one); --quick: the four baselines, seconds.",
     )
     ev.add_argument(
         "--data", default="synthetic",
