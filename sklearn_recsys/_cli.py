@@ -1,7 +1,13 @@
 """The main job: ``python -m sklearn_recsys`` / ``sklearn-recsys``.
 
 ``evaluate`` (the default) compares recommenders on one dataset with the
-leave-last-out protocol and prints a results table; ``recommend`` loads a
+leave-last-out protocol, on warm rows and on cold rows (targets that are new
+items, never seen in training), prints progress and results tables and
+writes a report with plots. On the built-in synthetic data it runs the whole
+chain by default: preprocessing, the four baselines, TF-IDF, and the
+content-aware intent model (a ContentEncoder tower inside an
+IntentRecommender); ``--quick`` runs the baselines alone in seconds.
+``recommend`` loads a
 pipeline saved with joblib and recommends for a history given on the command
 line.
 """
@@ -12,12 +18,90 @@ import time
 
 import numpy as np
 
-MODELS = ("popularity", "itemknn", "ease", "transition", "intent")
+MODELS = ("popularity", "itemknn", "ease", "transition", "tfidf", "intent", "intent-content")
+# --quick, and the default on data other than the synthetic sessions
 DEFAULT_MODELS = ("popularity", "itemknn", "ease", "transition")
+# the default on the synthetic sessions: the whole chain
+FULL_MODELS = (*DEFAULT_MODELS, "tfidf", "intent-content")
+# models that read the item catalogue, so they can rank items never seen in training
+CONTENT_MODELS = ("tfidf", "intent-content")
+NETWORKS = ("intent", "intent-content")
 MOVIELENS = {"ml-100k": "100k", "ml-latest-small": "latest-small", "ml-1m-sas-trunc": "1m-sas-trunc"}
+# catalogue columns read as content: text, lists of tags, numbers
+CONTENT_COLUMNS = {
+    "synthetic": (["title", "description"], ["tags"], []),
+    "ml-100k": (["title"], ["genres"], ["year"]),
+    "ml-latest-small": (["title"], ["genres", "tags"], ["year"]),
+    "ml-1m-sas-trunc": (["title"], ["genres"], ["year"]),
+}
+# sizes: the default run takes about two minutes on 2 CPU cores with one
+# torch thread (measured: benchmarks/bench_main_job.py); --quick takes seconds
+SIZES = {"full": {"n_users": 3000, "epochs": 30}, "quick": {"n_users": 300, "epochs": 3}}
+COLD_SHARE = 0.1  # share of the distinct target items held out as new items
+DEFAULT_REPORT = "sklearn-recsys-report"
 
 
-def _make_model(name, *, random_state, quick):
+def resolve_models(args):
+    """Model names to run: ``--models``, else the default of the data and mode.
+
+    The default is the whole chain (:data:`FULL_MODELS`) on the synthetic
+    sessions and the four baselines with ``--quick`` or on other data.
+    Raises ``ValueError`` for unknown names and for content models on a log
+    without a catalogue.
+    """
+    models = args.models
+    if models is None:
+        models = DEFAULT_MODELS if args.quick or args.data != "synthetic" else FULL_MODELS
+    elif isinstance(models, str):
+        models = [m.strip().lower() for m in models.split(",") if m.strip()]
+    models = list(models)
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
+    if not models:
+        raise ValueError(f"--models names no model; choose from {', '.join(MODELS)}")
+    content = [m for m in models if m in CONTENT_MODELS]
+    if content and args.data not in CONTENT_COLUMNS:
+        raise ValueError(
+            f"{', '.join(content)} read the item catalogue (titles, tags); --data "
+            f"{args.data!r} is an interaction log without one. Use --data synthetic or a "
+            f"MovieLens variant ({', '.join(MOVIELENS)}), or drop {', '.join(content)}."
+        )
+    return models
+
+
+def _size(args, name):
+    value = getattr(args, name, None)
+    return SIZES["quick" if args.quick else "full"][name] if value is None else value
+
+
+def _cold_share(args, models):
+    """``--cold-items``, else 0.1 when a content model runs and 0 otherwise."""
+    share = getattr(args, "cold_items", None)
+    if share is None:
+        return COLD_SHARE if any(m in CONTENT_MODELS for m in models) else 0.0
+    return share
+
+
+def _epoch_logger(log, name):
+    """A skorch callback printing one progress line per epoch through ``log``."""
+    from skorch.callbacks import Callback
+
+    class EpochLog(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            row = net.history[-1]
+            best = " *" if row.get("valid_ndcg_best") else ""
+            valid = f"  valid NDCG@10 {row['valid_ndcg']:.4f}{best}" if "valid_ndcg" in row else ""
+            log(
+                f"    {name} epoch {row['epoch']:>3}/{net.max_epochs}  "
+                f"train loss {row['train_loss']:.4f}{valid}  ({row['dur']:.1f} s)"
+            )
+
+    return EpochLog()
+
+
+def _make_model(name, *, random_state, quick, catalogue=None, columns=None, epochs=None,
+                device="auto", log=None):
     from .baselines import EASE, ItemKNN, Popularity, Transition
 
     if name == "popularity":
@@ -28,36 +112,62 @@ def _make_model(name, *, random_state, quick):
         return EASE()
     if name == "transition":
         return Transition()
-    if name == "intent":
+    text, lists, numbers = columns if columns is not None else (None, None, None)
+    if name == "tfidf":
+        from .content import TfidfRecommender
+
+        return TfidfRecommender(items=catalogue, text_columns=text, list_columns=lists)
+    if name in NETWORKS:
         from .intent import IntentRecommender, RankingEarlyStopping
 
+        epochs = SIZES["quick" if quick else "full"]["epochs"] if epochs is None else epochs
         # early stopping on the last item of each training sequence, never
-        # on the test rows; skorch's epoch table is the progress display
+        # on the test rows; one progress line per epoch
+        callbacks = [RankingEarlyStopping(patience=3)]
+        if log is not None:  # first: early stopping ends the last epoch
+            callbacks.insert(0, _epoch_logger(log, name))
+        content = {}
+        if name == "intent-content":
+            from .content import ContentEncoder
+
+            # the content tower: a bag of words of the catalogue text and
+            # tags, tokenised here and trained jointly with the sequence
+            # network; min_df=2 keeps the words a new item can share
+            encoder = ContentEncoder(
+                text_columns=text, list_columns=lists, numeric_columns=numbers,
+                ngram_range=(1, 1), min_df=2, char_ngram_range=None, module__d_model=64,
+                max_epochs=0, random_state=random_state,
+            )
+            content = {"item_encoder": encoder, "items": catalogue}
         return IntentRecommender(
-            max_epochs=3 if quick else 60, lr=3e-3, validation=1.0,
-            callbacks=[RankingEarlyStopping(patience=5)],
-            random_state=random_state, verbose=1,
+            module__d_model=64, module__n_layers=1, max_len=50, lr=5e-3, batch_size=128,
+            max_epochs=epochs, validation=1.0, callbacks=callbacks, random_state=random_state,
+            device=device, verbose=0, **content,
         )
     raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
 
 
 def _load(args, log):
+    """Interactions and the catalogue (None for a log file) of ``--data``."""
     from .datasets import load_interactions, load_movielens, make_sessions
 
     if args.data == "synthetic":
-        n_users = args.n_users or (300 if args.quick else 2000)
+        n_users = _size(args, "n_users")
         log(f"Generating synthetic sessions: {n_users} users ...")
-        return make_sessions(n_users=n_users, random_state=args.random_state).interactions
+        data = make_sessions(n_users=n_users, random_state=args.random_state)
+        return data.interactions, data.items
     if args.data in MOVIELENS:
         log(f"Loading MovieLens {args.data} ...")
-        return load_movielens(MOVIELENS[args.data], data_home=args.data_home).interactions
+        data = load_movielens(MOVIELENS[args.data], data_home=args.data_home)
+        return data.interactions, data.items
     log(f"Loading interaction log {args.data} ...")
-    return load_interactions(
+    interactions = load_interactions(
         args.data,
         user_col=args.user_col,
         item_col=args.item_col,
         time_col=None if args.time_col == "none" else args.time_col,
     )
+    return interactions, None
 
 
 def _format_table(rows, columns):
@@ -69,61 +179,183 @@ def _format_table(rows, columns):
     return "\n".join(out)
 
 
-def evaluate(args, out=None):
-    """Fit every model on the training rows and score the held-out last items."""
-    out = sys.stdout if out is None else out
+def _split(interactions, args, cold_share, log):
+    """Queries of the log and the splits: training, warm and cold rows.
+
+    Without cold items: leave-last-out on each user's last two cut points.
+    With them: ``cold_item_split`` holds out ``cold_share`` of the distinct
+    target items (the cold rows are the queries whose target is one of
+    them; they are removed from every other history), then leave-last-out
+    on each user's remaining last two cut points gives the warm rows.
+    """
     from .datasets import queries_from_log
+    from .model_selection import cold_item_split, leave_last_out_split
+
+    X, y = queries_from_log(interactions, n_last=3 if cold_share else 2, max_len=args.max_len)
+    y = np.asarray(y)
+    held = np.empty(0, dtype=y.dtype)
+    X_cold = y_cold = None
+    if cold_share:
+        X, X_cold, y, y_cold = cold_item_split(
+            X, y, test_size=cold_share, random_state=args.random_state, strip_history=True
+        )
+        held = np.unique(y_cold)
+    X_train, X_warm, y_train, y_warm = leave_last_out_split(X, y)
+    n_items = interactions["item_id"].nunique()
+    log(
+        f"Preprocessing: {interactions['user_id'].nunique()} users, {n_items} items, "
+        f"{len(interactions)} interactions -> {len(X_train)} training rows, "
+        f"{len(X_warm)} warm test rows (each user's last item)"
+        + (
+            f", {len(X_cold)} cold test rows (targets: {len(held)} new items, "
+            f"{cold_share:.0%} of the targets, never seen in training)"
+            if cold_share else ""
+        )
+        + "; full ranking, seen items excluded"
+    )
+    return (X_train, y_train), (X_warm, y_warm), (X_cold, y_cold), held, n_items
+
+
+def _scores(model, X, y, k, n_items, prefix=""):
+    """Metrics at ``k`` and the NDCG@j curve of one model on one set of rows."""
     from .metrics import catalog_coverage, hit_rate_at_k, mrr_at_k, ndcg_at_k
-    from .model_selection import leave_last_out_split
+
+    t0 = time.perf_counter()
+    rec_all = model.recommend(X, k=min(max(k, 20), len(model.classes_)))
+    rec_s = time.perf_counter() - t0
+    rec = rec_all[:, :k]
+    res = {
+        f"{prefix}NDCG@{k}": ndcg_at_k(y, rec, k=k),
+        f"{prefix}HR@{k}": hit_rate_at_k(y, rec, k=k),
+        f"{prefix}MRR@{k}": mrr_at_k(y, rec, k=k),
+        f"{prefix}coverage": catalog_coverage(rec, items=n_items),
+    }
+    curve = [ndcg_at_k(y, rec_all, k=j) for j in range(1, rec_all.shape[1] + 1)]
+    return res, curve, rec, rec_s
+
+
+def evaluate(args, out=None):
+    """Fit every model on the training rows and score the warm and cold test rows.
+
+    Prints progress (a line per model, a line per epoch of the networks),
+    the results tables and, unless ``--quick`` or ``--no-report``, writes
+    the report (:func:`write_report`).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Options of the ``evaluate`` parser (:func:`build_parser`);
+        ``args.models`` may be None (the default of the data and mode), a
+        comma-separated string or a list of names.
+    out : file-like, default=None
+        Where progress and tables go; None for standard output.
+
+    Returns
+    -------
+    results : dict
+        ``{model name: {metric: value}}``: the warm-row metrics under their
+        names (``NDCG@10``, ``HR@10``, ``MRR@10``, ``coverage``), with items
+        held out also the cold-row ones prefixed ``"cold "`` and ``"new in
+        lists"`` (share of the warm rows' top-k slots given to new items),
+        then ``"fit s"`` and ``"recommend s"``.
+    """
+    out = sys.stdout if out is None else out
+    start = time.perf_counter()
 
     def log(msg):
         print(msg, file=out, flush=True)
 
-    interactions = _load(args, log)
-    X, y = queries_from_log(interactions, n_last=2, max_len=args.max_len)
-    X_train, X_test, y_train, y_test = leave_last_out_split(X, y)
-    n_items = interactions["item_id"].nunique()
-    log(
-        f"{interactions['user_id'].nunique()} users, {n_items} items, "
-        f"{len(interactions)} interactions; leave-last-out: {len(X_train)} training "
-        f"rows, {len(X_test)} test rows; full ranking, seen items excluded"
+    models = resolve_models(args)
+    cold_share = _cold_share(args, models)
+    interactions, catalogue = _load(args, log)
+    (X_train, y_train), (X_warm, y_warm), (X_cold, y_cold), held, n_items = _split(
+        interactions, args, cold_share, log
     )
     k = args.k
-    k_curve = max(k, 20)
-    rows, results, curves = [], {}, {}
-    for i, name in enumerate(args.models, 1):
-        model = _make_model(name, random_state=args.random_state, quick=args.quick)
-        log(f"{_bar(i - 1, len(args.models))} {type(model).__name__}: fitting ...")
+    rows, results, curves, histories = [], {}, {}, {}
+    for i, name in enumerate(models, 1):
+        model = _make_model(
+            name, random_state=args.random_state, quick=args.quick, catalogue=catalogue,
+            columns=CONTENT_COLUMNS.get(args.data), epochs=getattr(args, "epochs", None),
+            device=getattr(args, "device", "auto"), log=log,
+        )
+        log(f"{_bar(i - 1, len(models))} {name} ({type(model).__name__}): fitting ...")
         t0 = time.perf_counter()
         model.fit(X_train, y_train)
         fit_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        rec_all = model.recommend(X_test, k=min(k_curve, len(model.classes_)))
-        rec_s = time.perf_counter() - t0
-        rec = rec_all[:, :k]
-        curves[name] = [ndcg_at_k(y_test, rec_all, k=j) for j in range(1, rec_all.shape[1] + 1)]
-        res = {
-            f"NDCG@{k}": ndcg_at_k(y_test, rec, k=k),
-            f"HR@{k}": hit_rate_at_k(y_test, rec, k=k),
-            f"MRR@{k}": mrr_at_k(y_test, rec, k=k),
-            "coverage": catalog_coverage(rec, items=n_items),
-            "fit s": fit_s,
-            "recommend s": rec_s,
-        }
+        res, curves[name], rec, rec_s = _scores(model, X_warm, y_warm, k, n_items)
+        summary = f"NDCG@{k} warm {res[f'NDCG@{k}']:.4f}"
+        if cold_share:
+            cold, curves[f"{name} (cold)"], _, cold_s = _scores(model, X_cold, y_cold, k, n_items, "cold ")
+            res.update(cold)
+            res["new in lists"] = float(np.isin(rec, held).mean())
+            rec_s += cold_s
+            summary += f", cold {res[f'cold NDCG@{k}']:.4f}"
+        res["fit s"], res["recommend s"] = fit_s, rec_s
         results[name] = res
-        log(
-            f"{_bar(i, len(args.models))} {type(model).__name__}: "
-            f"NDCG@{k}={res[f'NDCG@{k}']:.4f} (fit {fit_s:.1f} s)"
-        )
+        if name in NETWORKS:
+            histories[name] = model.history_
+            best = next((r["epoch"] for r in reversed(model.history_) if r.get("valid_ndcg_best")), None)
+            summary += f"; {len(model.history_)} epochs" + (f", best {best}" if best else "")
+        log(f"{_bar(i, len(models))} {name}: {summary} (fit {fit_s:.1f} s)")
         rows.append([name] + [_fmt(c, v) for c, v in res.items()])
     columns = ["model"] + list(next(iter(results.values())))
-    table = _format_table(rows, columns)
+    table = _tables(rows, columns)
+    elapsed = time.perf_counter() - start
     log("")
     log(table)
-    if args.report:
-        path = write_report(args.report, table, curves, args, len(X_train), len(X_test))
-        log(f"\nReport written to {path}")
+    notes = _notes(results, held, k)
+    for note in notes:
+        log(note)
+    log(f"\nDone in {elapsed:.0f} s.")
+    report = args.report
+    if report is None and not args.quick and not getattr(args, "no_report", False):
+        report = DEFAULT_REPORT
+    if report and not getattr(args, "no_report", False):
+        path = write_report(
+            report, table, curves, args, len(X_train), len(X_warm),
+            n_cold=0 if X_cold is None else len(X_cold), n_held=len(held),
+            cold_share=cold_share, notes=notes,
+            histories=histories, elapsed=elapsed,
+        )
+        log(f"Report written to {path}")
     return results
+
+
+def _tables(rows, columns):
+    """The warm table (metrics, new items in lists, times), then the cold one."""
+    cold = [i for i, c in enumerate(columns) if c.startswith("cold ")]
+    if not cold:
+        return _format_table(rows, columns)
+    warm = [i for i in range(len(columns)) if i not in cold]
+    warm_table = _format_table([[r[i] for i in warm] for r in rows], [columns[i] for i in warm])
+    cold_table = _format_table(
+        [[r[0]] + [r[i] for i in cold] for r in rows],
+        ["model"] + [columns[i][len("cold "):] for i in cold],
+    )
+    return (
+        "Warm rows: each user's last item, an item seen in training\n" + warm_table
+        + "\n\nCold rows: the target is a new item, never seen in training\n" + cold_table
+    )
+
+
+def _notes(results, held, k):
+    """One-line readings of the cold rows (empty without them)."""
+    if not len(held):
+        return []
+    ids = [n for n in results if n not in CONTENT_MODELS]
+    content = [n for n in results if n in CONTENT_MODELS]
+    notes = [""]
+    if ids:
+        zero = all(results[n][f"cold NDCG@{k}"] == 0.0 for n in ids)
+        notes.append(
+            f"Cold rows: the id-based models ({', '.join(ids)}) never saw the {len(held)} "
+            "new items, so they cannot recommend them" + (" (NDCG 0)." if zero else ".")
+        )
+    if content:
+        notes.append(f"The content models ({', '.join(content)}) rank them from the catalogue.")
+    notes.append(f"'new in lists': share of the warm rows' top-{k} slots given to new items.")
+    return notes
 
 
 def _bar(done, total, width=20):
@@ -135,8 +367,15 @@ def _fmt(column, value):
     return f"{value:.2f}" if column.endswith(" s") else f"{value:.4f}"
 
 
-def write_report(directory, table, curves, args, n_train, n_test):
-    """Write ``report.md`` and ``ndcg_at_k.png`` (when matplotlib is installed)."""
+def write_report(directory, table, curves, args, n_train, n_test, *, n_cold=0, n_held=0,
+                 cold_share=0.0, notes=(), histories=None, elapsed=None):
+    """Write ``report.md`` and its plots (when matplotlib is installed).
+
+    Plots: ``ndcg_at_k.png`` (NDCG@k by model, warm rows and, with cold
+    items, cold rows), ``warm_cold.png`` (NDCG@k of both, side by side) and
+    ``training.png`` (the networks' epochs). Returns the path of
+    ``report.md``.
+    """
     import platform
     from pathlib import Path
 
@@ -144,15 +383,27 @@ def write_report(directory, table, curves, args, n_train, n_test):
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
+    protocol = (
+        f"Leave-last-out: each user's last event is the warm test target ({n_test} warm "
+        f"rows, {n_train} training rows)"
+    )
+    if n_cold:
+        protocol += (
+            f"; {n_held} items ({cold_share:.0%} "
+            f"of the distinct targets) are held out as new items: the {n_cold} queries whose "
+            "target is one of them are the cold rows, and they are removed from every "
+            "training history"
+        )
     lines = [
         f"# sklearn-recsys evaluation: {args.data}",
         "",
-        f"Leave-last-out: each user's last event is the test target ({n_test} test rows, "
-        f"{n_train} training rows); every item ranked, the user's own items excluded.",
+        protocol + ". Every item is ranked; the user's own items are excluded.",
         "",
         "```",
         table,
         "```",
+        "",
+        *[n for n in notes if n],
         "",
     ]
     try:
@@ -160,30 +411,81 @@ def write_report(directory, table, curves, args, n_train, n_test):
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        import matplotlib.ticker
     except ImportError:
-        lines.append("(Install matplotlib for the NDCG@k plot.)")
+        lines.append("(Install matplotlib for the plots.)")
     else:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for name, curve in curves.items():
-            ax.plot(range(1, len(curve) + 1), curve, marker="o", ms=3, label=name)
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.set_xlabel("k (list length)")
-        ax.set_ylabel("NDCG@k on held-out last items")
-        ax.set_title(f"NDCG@k by model: {args.data}")
-        ax.grid(alpha=0.3)
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out / "ndcg_at_k.png", dpi=120)
-        plt.close(fig)
-        lines += ["![NDCG@k by model](ndcg_at_k.png)", ""]
+        lines += _plots(out, curves, args, histories or {}, plt)
     lines += [
         f"sklearn-recsys {__version__}, Python {platform.python_version()}, "
-        f"{platform.machine()}, {platform.processor() or platform.system()}.",
+        f"{platform.machine()}, {platform.processor() or platform.system()}"
+        + (f"; {elapsed:.0f} s in all." if elapsed is not None else "."),
     ]
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _plots(out, curves, args, histories, plt):
+    """Save the report's plots in ``out``; return the Markdown lines showing them."""
+    import matplotlib.ticker
+
+    names = [n for n in curves if not n.endswith(" (cold)")]
+    cold = any(n.endswith(" (cold)") for n in curves)
+    panels = [("warm rows", "")] + ([("cold rows, new items", " (cold)")] if cold else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    for ax, (title, suffix) in zip(axes[0], panels):
+        for j, name in enumerate(names):
+            curve = curves[name + suffix]
+            ax.plot(range(1, len(curve) + 1), curve, marker="o", ms=3, label=name, color=f"C{j}")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_xlabel("k (list length)")
+        ax.set_ylabel("NDCG@k")
+        ax.set_title(f"{title}: {args.data}")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend()
+    fig.tight_layout()
+    fig.savefig(out / "ndcg_at_k.png", dpi=120)
+    plt.close(fig)
+    lines = ["![NDCG@k by model](ndcg_at_k.png)", ""]
+    if cold:
+        k = args.k
+        fig, ax = plt.subplots(figsize=(7, 0.5 * len(names) + 1.5))
+        pos = np.arange(len(names))
+        warm = [curves[n][min(k, len(curves[n])) - 1] for n in names]
+        new = [curves[n + " (cold)"][min(k, len(curves[n + " (cold)"])) - 1] for n in names]
+        bars = ax.barh(pos - 0.2, warm, height=0.4, label="warm rows", color="C0")
+        ax.bar_label(bars, fmt="%.3f", padding=3, fontsize=8)
+        bars = ax.barh(pos + 0.2, new, height=0.4, label="cold rows (new items)", color="C3")
+        ax.bar_label(bars, fmt="%.3f", padding=3, fontsize=8)
+        ax.set_yticks(pos, names)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1.2 * max(warm + new + [1e-3]))
+        ax.set_xlabel(f"NDCG@{k}")
+        ax.set_title("Only models that read item content recommend new items")
+        ax.legend(loc="upper right")
+        fig.tight_layout()
+        fig.savefig(out / "warm_cold.png", dpi=120)
+        plt.close(fig)
+        lines += [f"![NDCG@{k}, warm and cold rows](warm_cold.png)", ""]
+    if histories:
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+        for name, history in histories.items():
+            epochs = history[:, "epoch"]
+            left.plot(epochs, history[:, "train_loss"], marker="o", ms=3, label=name)
+            right.plot(epochs, history[:, "valid_ndcg"], marker="o", ms=3, label=name)
+        left.set_ylabel("training loss")
+        right.set_ylabel("NDCG@10, last training item held out")
+        for ax in (left, right):
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+            ax.grid(alpha=0.3)
+            ax.legend()
+        fig.suptitle("Training of the networks (early stopping keeps the best epoch)")
+        fig.tight_layout()
+        fig.savefig(out / "training.png", dpi=120)
+        plt.close(fig)
+        lines += ["![Training of the networks](training.png)", ""]
+    return lines
 
 
 def recommend(args, out=None):
@@ -199,29 +501,78 @@ def recommend(args, out=None):
     return items
 
 
+def _check_evaluate_args(args, parser):
+    """Exit with a usage message on a bad option of ``evaluate``."""
+    try:
+        args.models = resolve_models(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    for name, value in [("--k", args.k), ("--n-users", args.n_users), ("--epochs", args.epochs)]:
+        if value is not None and value <= 0:
+            parser.error(f"{name} must be a positive integer; got {value}")
+    if args.cold_items is not None and not 0 <= args.cold_items < 1:
+        parser.error(f"--cold-items must be a share in [0, 1); got {args.cold_items}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="sklearn-recsys",
         description="Compare recommenders on a dataset, or recommend with a saved model.",
     )
     sub = parser.add_subparsers(dest="command")
-    ev = sub.add_parser("evaluate", help="compare models with leave-last-out (default)")
+    ev = sub.add_parser(
+        "evaluate",
+        help="train and compare models on warm and cold rows (default)",
+        description="Train and compare recommenders with leave-last-out, on warm rows and "
+        "on cold rows (new items). Default on the synthetic data: the whole chain (about "
+        "50 s of CPU time with one torch thread; the networks use a GPU when there is "
+        "one); --quick: the four baselines, seconds.",
+    )
     ev.add_argument(
         "--data", default="synthetic",
         help="'synthetic' (default), a MovieLens variant (ml-100k, ml-latest-small, "
         "ml-1m-sas-trunc) or the path of a CSV/TSV/Parquet interaction log",
     )
     ev.add_argument("--data-home", default=None, help="folder holding the ml-* folders (default: $SKLEARN_RECSYS_DATA)")
-    ev.add_argument("--models", default=",".join(DEFAULT_MODELS), help=f"comma-separated, from {','.join(MODELS)}")
+    ev.add_argument(
+        "--models", default=None,
+        help=f"comma-separated, from {','.join(MODELS)}; default: the whole chain on the "
+        f"synthetic data ({','.join(FULL_MODELS)}), the four baselines with --quick or on "
+        "other data",
+    )
     ev.add_argument("--k", type=int, default=10, help="list length (default 10)")
-    ev.add_argument("--n-users", type=int, default=None, help="synthetic data: number of users")
+    ev.add_argument(
+        "--n-users", type=int, default=None,
+        help=f"synthetic data: number of users (default {SIZES['full']['n_users']}, "
+        f"{SIZES['quick']['n_users']} with --quick)",
+    )
+    ev.add_argument(
+        "--epochs", type=int, default=None,
+        help=f"most training epochs of the networks, with early stopping "
+        f"(default {SIZES['full']['epochs']}, {SIZES['quick']['epochs']} with --quick)",
+    )
+    ev.add_argument(
+        "--cold-items", type=float, default=None, metavar="SHARE",
+        help=f"share of the distinct target items held out as new items, scored as cold "
+        f"rows (default {COLD_SHARE} when a content model runs, else 0)",
+    )
+    ev.add_argument("--device", default="auto", help="device of the networks: auto (a GPU when there is one), cpu, cuda")
     ev.add_argument("--max-len", type=int, default=None, help="keep only the last MAX_LEN items of each history")
     ev.add_argument("--user-col", default="user_id")
     ev.add_argument("--item-col", default="item_id")
     ev.add_argument("--time-col", default="timestamp", help="'none' when the file order is the time order")
     ev.add_argument("--random-state", type=int, default=0)
-    ev.add_argument("--quick", action="store_true", help="small data and few epochs (a smoke run)")
-    ev.add_argument("--report", default=None, metavar="DIR", help="write report.md and plots to DIR")
+    ev.add_argument(
+        "--quick", action="store_true",
+        help="a smoke run in seconds: the four baselines on 300 synthetic users, no report "
+        "unless --report",
+    )
+    ev.add_argument(
+        "--report", default=None, metavar="DIR",
+        help=f"write report.md and plots to DIR (default: {DEFAULT_REPORT}/ in the current "
+        "folder, except with --quick)",
+    )
+    ev.add_argument("--no-report", action="store_true", help="write no report")
     rec = sub.add_parser("recommend", help="recommend with a pipeline saved by joblib")
     rec.add_argument("model", help="path of a joblib file holding a fitted recommender or pipeline")
     rec.add_argument("history", nargs="+", help="item ids, oldest first")
@@ -240,13 +591,7 @@ def main(argv=None):
     if args.command == "recommend":
         recommend(args)
         return 0
-    models = [m.strip().lower() for m in args.models.split(",") if m.strip()]
-    unknown = sorted(set(models) - set(MODELS))
-    if unknown:
-        parser.error(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
-    if args.k <= 0:
-        parser.error(f"--k must be a positive integer; got {args.k}")
-    args.models = models
+    _check_evaluate_args(args, parser)
     np.seterr(all="ignore")
     evaluate(args)
     return 0

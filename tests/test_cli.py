@@ -3,6 +3,7 @@
 import io
 import subprocess
 import sys
+import time
 
 import joblib
 import pytest
@@ -20,7 +21,8 @@ def test_evaluate_quick_prints_table_and_writes_report(tmp_path):
     args.models = ["popularity", "transition"]
     results = _cli.evaluate(args, out=out)
     text = out.getvalue()
-    assert "0/2 Popularity: fitting" in text and "] 2/2 Transition: NDCG@10=" in text
+    assert "0/2 popularity (Popularity): fitting" in text
+    assert "] 2/2 transition: NDCG@10 warm " in text
     assert "NDCG@10" in text
     # the planted sequential structure: the Markov model wins by far
     assert results["transition"]["NDCG@10"] > 3 * results["popularity"]["NDCG@10"]
@@ -28,6 +30,75 @@ def test_evaluate_quick_prints_table_and_writes_report(tmp_path):
     assert "transition" in report
     pytest.importorskip("matplotlib")
     assert (tmp_path / "ndcg_at_k.png").stat().st_size > 1000
+
+
+def test_quick_run_is_the_four_baselines_without_report(tmp_path, monkeypatch):
+    # --quick keeps the old smoke run: baselines only, no cold rows, no files
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    args = _cli.build_parser().parse_args(["evaluate", "--quick"])
+    start = time.perf_counter()
+    results = _cli.evaluate(args, out=out)
+    assert time.perf_counter() - start < 5
+    assert list(results) == ["popularity", "itemknn", "ease", "transition"]
+    assert not any(key.startswith("cold ") for key in results["transition"])
+    assert "Cold rows" not in out.getvalue()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_default_is_the_whole_chain_on_synthetic_data():
+    parser = _cli.build_parser()
+    args = parser.parse_args(["evaluate"])
+    assert _cli.resolve_models(args) == [
+        "popularity", "itemknn", "ease", "transition", "tfidf", "intent-content"
+    ]
+    assert _cli._cold_share(args, _cli.resolve_models(args)) == 0.1
+    assert _cli._size(args, "n_users") == 3000 and _cli._size(args, "epochs") == 30
+    # on a log file (no catalogue) the default stays the four baselines
+    args = parser.parse_args(["evaluate", "--data", "log.csv"])
+    assert _cli.resolve_models(args) == ["popularity", "itemknn", "ease", "transition"]
+    assert _cli._cold_share(args, _cli.resolve_models(args)) == 0.0
+
+
+def test_full_chain_scores_cold_rows_and_writes_report(tmp_path):
+    # the default chain on reduced sizes: 300 users, 3 epochs (1.5 s of CPU)
+    out = io.StringIO()
+    args = _cli.build_parser().parse_args(
+        ["evaluate", "--n-users", "300", "--epochs", "3", "--device", "cpu",
+         "--report", str(tmp_path / "report")]
+    )
+    results = _cli.evaluate(args, out=out)
+    text = out.getvalue()
+    assert "Preprocessing:" in text and "20 new items" in text
+    assert "intent-content epoch   3/3  train loss" in text
+    assert "Cold rows: the target is a new item" in text
+    assert "id-based models (popularity, itemknn, ease, transition) never saw the 20" in text
+    # the id-based baselines cannot rank an item they never saw
+    for name in ("popularity", "itemknn", "ease", "transition"):
+        assert results[name]["cold NDCG@10"] == 0.0
+        assert results[name]["new in lists"] == 0.0
+    # measured: intent-content cold 0.248, tfidf 0.106; warm 0.205, transition
+    # 0.343, ease 0.152 (the network has had 3 epochs on 300 users here)
+    intent = results["intent-content"]
+    assert intent["cold NDCG@10"] > 0.15
+    assert intent["cold NDCG@10"] > 1.5 * results["tfidf"]["cold NDCG@10"]
+    assert intent["NDCG@10"] > 0.5 * results["transition"]["NDCG@10"]
+    assert intent["NDCG@10"] > results["ease"]["NDCG@10"]
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "Cold rows" in report and "intent-content" in report
+    pytest.importorskip("matplotlib", reason="the report's plots need matplotlib")
+    for plot in ("ndcg_at_k.png", "warm_cold.png", "training.png"):
+        assert (tmp_path / "report" / plot).stat().st_size > 1000
+        assert f"]({plot})" in report
+
+
+def test_content_models_need_a_catalogue(capsys):
+    with pytest.raises(SystemExit):
+        _cli.main(["--data", "log.csv", "--models", "tfidf"])
+    assert "read the item catalogue" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _cli.main(["--cold-items", "1.5"])
+    assert "--cold-items must be a share in [0, 1)" in capsys.readouterr().err
 
 
 def test_module_entry_point_runs():
