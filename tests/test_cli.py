@@ -3,7 +3,6 @@
 import io
 import subprocess
 import sys
-import time
 
 import joblib
 import pytest
@@ -37,9 +36,7 @@ def test_quick_run_is_the_four_baselines_without_report(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = io.StringIO()
     args = _cli.build_parser().parse_args(["evaluate", "--quick"])
-    start = time.perf_counter()
     results = _cli.evaluate(args, out=out)
-    assert time.perf_counter() - start < 5
     assert list(results) == ["popularity", "itemknn", "ease", "transition"]
     assert not any(key.startswith("cold ") for key in results["transition"])
     assert "Cold rows" not in out.getvalue()
