@@ -34,6 +34,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._doc_link import DocLinkMixin
+from ._state import plain_state, rich_state
 from ._topk import SEEN, top_k
 from .metrics import ndcg_at_k
 from .utils import check_histories, check_item_ids, check_k, flatten_histories
@@ -224,11 +225,15 @@ class RecommenderMixin(DocLinkMixin):
         # for the current classes_
         self.__dict__[_INDEX_CACHE] = (self.__dict__.get("classes_"), pd.Index(index))
 
+    # -- pickling: plain containers (skops), no cache ----------------------
     def __getstate__(self):
         state = super().__getstate__()
         if _INDEX_CACHE in state:
             state = {k: v for k, v in state.items() if k != _INDEX_CACHE}
-        return state
+        return plain_state(state)
+
+    def __setstate__(self, state):
+        super().__setstate__(rich_state(state))
 
     def _count_items(self, queries, y_codes):
         """``item_counts_``: occurrences of each item in the training sequences."""

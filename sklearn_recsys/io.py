@@ -68,8 +68,9 @@ class UnsafeModelError(ValueError):
 # -- the registry -------------------------------------------------------------
 
 
-def _name(cls):
-    return f"{cls.__module__}.{cls.__qualname__}"
+def _name(obj):
+    """``"module.QualName"`` of a class (or function)."""
+    return f"{getattr(obj, '__module__', None)}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
 
 
 def _registry():
@@ -123,6 +124,8 @@ def _build_registry():
         skorch.callbacks.PassthroughScoring,
         # numpy scalar types (TfidfVectorizer's dtype=)
         np.float16, np.float32, np.float64, np.int32, np.int64, np.bool_,
+        # the one function a default names: skorch callbacks' sink=print
+        print,
     ]
     return {_name(cls): cls for cls in classes}
 
@@ -213,8 +216,10 @@ class _Writer:
                                                     (value.start, value.stop, value.step)]}
         if inspect.isclass(value):
             return {"__kind__": "class", "name": self.class_name(value, where)}
-        if hasattr(value, "get_params") and not inspect.isclass(value):
+        if hasattr(value, "get_params"):
             return self.estimator(value, where)
+        if callable(value) and _name(value) in self.registry:  # print: callbacks' sink
+            return {"__kind__": "function", "name": _name(value)}
         if _name(type(value)) in self.registry:
             return self._object(value, where)
         what = "a callable" if callable(value) else f"an object of type {_name(type(value))}"
@@ -346,7 +351,7 @@ class _Writer:
 _NOT_SAVED = {"sklearn_recsys.retrieval._ann.ApproximateRecommender": {"index_"}}
 
 
-def save(estimator, path):
+def save(estimator, path, *, trusted=None):
     """Save an estimator in the safe format: JSON, ``.npz`` and safetensors in one zip.
 
     Parameters
@@ -360,6 +365,10 @@ def save(estimator, path):
         :func:`trusted_types`.
     path : str or path-like or file-like
         Where to write the zip file (``.zip`` is a good suffix).
+    trusted : list of type, default=None
+        Your own classes (a custom recommender) to save as well; whoever
+        loads the file passes them to :func:`load`'s ``trusted`` too. Each
+        must rebuild from ``__init__(**get_params())`` plus its attributes.
 
     Raises
     ------
@@ -383,7 +392,12 @@ def save(estimator, path):
     >>> load(path).recommend([[1]], k=2)
     array([[2, 3]])
     """
-    writer = _Writer(_registry())
+    registry = _registry()
+    for cls in [] if trusted is None else ([trusted] if inspect.isclass(trusted) else trusted):
+        if not inspect.isclass(cls):
+            raise TypeError(f"save's trusted must be a list of classes; got {cls!r}.")
+        registry[_name(cls)] = cls
+    writer = _Writer(registry)
     root = writer.encode(estimator, type(estimator).__name__)
     import sklearn
     import torch
@@ -418,7 +432,7 @@ def _class_names(node, out):
         kind = node.get("__kind__")
         if kind in ("estimator", "object"):
             out.append(node.get("class"))
-        elif kind == "class":
+        elif kind in ("class", "function"):
             out.append(node.get("name"))
         for value in node.values():
             _class_names(value, out)
@@ -587,6 +601,8 @@ class _Reader:
 
     def _class(self, node):
         return self.cls(node["name"])
+
+    _function = _class
 
     def _object(self, node):
         cls = self.cls(node["class"])
