@@ -27,7 +27,12 @@ What the format does not keep: optimizer state (Adam's moments; a warm
 start after loading starts them afresh), fitted callback state (early
 stopping's best epoch), the ANN index of an ``ApproximateRecommender``
 (rebuilt from the stored item vectors at load time) and the language model
-of a pretrained tower (not supported: save the encoder with joblib).
+of a pretrained tower (saved by name and its cache of embedded texts; the
+sentence-transformers model is loaded again by that name when a new text
+needs it).
+
+The user guide's :ref:`persistence` page compares this format with joblib
+and skops.
 """
 
 import functools
@@ -36,6 +41,7 @@ import inspect
 import io
 import json
 import numbers
+import warnings
 import zipfile
 
 import numpy as np
@@ -62,7 +68,24 @@ _TRANSIENT = {"_item_index_cache_", "_index_cache"}
 
 
 class UnsafeModelError(ValueError):
-    """A file that :func:`load` refuses: unknown classes, or a payload that is not plain data."""
+    """A file that :func:`load` refuses: unknown classes, or a payload that is not plain data.
+
+    A subclass of ``ValueError``. Nothing from the file has been built or
+    run when it is raised.
+
+    Examples
+    --------
+    >>> import os, pickle, tempfile
+    >>> from sklearn_recsys.io import UnsafeModelError, load
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.pkl")
+    >>> with open(path, "wb") as f:
+    ...     pickle.dump({"not": "a safe file"}, f)
+    >>> try:
+    ...     load(path)
+    ... except UnsafeModelError as exc:
+    ...     print("refused:", str(exc).split(" (")[0].rsplit(" is ", 1)[1])
+    refused: not a file written by sklearn_recsys.io.save
+    """
 
 
 # -- the registry -------------------------------------------------------------
@@ -93,7 +116,7 @@ def _build_registry():
     import skorch.dataset
     import torch
 
-    from .content import ContentModule, TextTokenizer
+    from .content import ContentModule, SentenceEmbedder, TextTokenizer
     from .intent import (
         GRUTower,
         LazyAdam,
@@ -107,7 +130,7 @@ def _build_registry():
     classes = [cls for _, cls in all_estimators()]
     classes += [
         # towers and helpers our parameters name
-        ContentModule, TextTokenizer, GRUTower, LSTMTower, SequenceTower, TransformerTower,
+        ContentModule, SentenceEmbedder, TextTokenizer, GRUTower, LSTMTower, SequenceTower, TransformerTower,
         LazyAdam, RankingEarlyStopping,
         # scikit-learn
         sklearn.pipeline.Pipeline, sklearn.compose.ColumnTransformer,
@@ -299,9 +322,10 @@ class _Writer:
         }
 
     def _object(self, value, where):
-        # a registered helper without get_params (TextTokenizer): its data attributes
+        # a registered helper without get_params (TextTokenizer, SentenceEmbedder):
+        # its data attributes, as its own __getstate__ gives them (without caches)
         return {"__kind__": "object", "class": self.class_name(type(value), where),
-                "state": self._attributes(vars(value), where)}
+                "state": self._attributes(value.__getstate__(), where)}
 
     def _attributes(self, attrs, where):
         return {k: self.encode(v, f"{where}.{k}") for k, v in attrs.items() if k not in _TRANSIENT}
@@ -332,6 +356,7 @@ class _Writer:
                     + list(getattr(net, "_optimizers", []))}
         node["initialized"] = bool(getattr(net, "initialized_", False))
         if node["initialized"]:
+            _require_safetensors()
             weights = {}
             for name in names:
                 buf = io.BytesIO()
@@ -620,7 +645,10 @@ class _Reader:
         from skorch.history import History
 
         cls = self.cls(node["class"])
-        est = cls(**self._state(node["params"]))
+        params = self._state(node["params"])
+        if issubclass(cls, NeuralNet):
+            params = _available_device(params)
+        est = cls(**params)
         for name, value in self._state(node.get("fitted", {})).items():
             setattr(est, name, value)
         if isinstance(est, NeuralNet):
@@ -636,6 +664,7 @@ class _Reader:
         return est
 
     def _load_weights(self, net, name, path):
+        _require_safetensors()
         from safetensors import SafetensorError
 
         if not isinstance(path, str) or path not in self.zf.namelist():
@@ -646,6 +675,33 @@ class _Reader:
             net.load_params(**{key: io.BytesIO(data)}, use_safetensors=True)
         except SafetensorError as exc:
             _refuse(f"{path} is not a valid safetensors file ({exc}); it is not loaded.")
+
+
+def _available_device(params):
+    """A network saved with ``device="cuda"`` loads on the CPU where CUDA is
+    absent, with skorch's ``DeviceWarning``, as a pickle does ("auto" is
+    resolved on the loading machine anyway)."""
+    import torch
+    from skorch.exceptions import DeviceWarning
+
+    device = params.get("device")
+    if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
+        warnings.warn(
+            f"The model was saved with device={device!r} and CUDA is not available here; "
+            "it is loaded with device='cpu'.", DeviceWarning, stacklevel=4,
+        )
+        params = {**params, "device": "cpu"}
+    return params
+
+
+def _require_safetensors():
+    try:
+        import safetensors  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            "The safe format stores network weights with safetensors, which is not "
+            "installed: pip install safetensors (or pip install 'sklearn-recsys[safe]')."
+        ) from None
 
 
 def _hashable(value):
@@ -672,6 +728,18 @@ def is_safe_file(path):
     Returns
     -------
     bool
+        True for a zip holding a manifest of this format. Nothing is built
+        from the file; :func:`load` still checks everything in it.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn_recsys.baselines import Popularity
+    >>> from sklearn_recsys.io import is_safe_file, save
+    >>> path = os.path.join(tempfile.mkdtemp(), "pop.zip")
+    >>> save(Popularity().fit([[1]], [2]), path)
+    >>> is_safe_file(path), is_safe_file(__file__)
+    (True, False)
     """
     try:
         if not zipfile.is_zipfile(path):

