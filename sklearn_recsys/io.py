@@ -40,7 +40,6 @@ import importlib
 import inspect
 import io
 import json
-import numbers
 import warnings
 import zipfile
 
@@ -63,6 +62,9 @@ _SKORCH_MANAGED = {
     "history_", "initialized_", "virtual_params_", "init_context_", "callbacks_",
     "prefixes_", "cuda_dependent_attributes_", "_modules", "_criteria", "_optimizers",
 }
+# helpers without get_params, rebuilt from their data attributes
+_PLAIN_OBJECTS = {"sklearn_recsys.content._text.TextTokenizer",
+                  "sklearn_recsys.content._pretrained.SentenceEmbedder"}
 # caches, rebuilt on first use (see RecommenderMixin._item_index_)
 _TRANSIENT = {"_item_index_cache_", "_index_cache"}
 
@@ -205,7 +207,7 @@ class _Writer:
     def encode(self, value, where):
         if value is None or isinstance(value, (bool, str)):
             return value
-        if isinstance(value, numbers.Integral) and type(value) is int:
+        if type(value) is int:
             return value
         if type(value) is float:
             return value if np.isfinite(value) else {"__kind__": "float", "value": repr(value)}
@@ -241,9 +243,9 @@ class _Writer:
             return {"__kind__": "class", "name": self.class_name(value, where)}
         if hasattr(value, "get_params"):
             return self.estimator(value, where)
-        if callable(value) and _name(value) in self.registry:  # print: callbacks' sink
-            return {"__kind__": "function", "name": _name(value)}
-        if _name(type(value)) in self.registry:
+        if (inspect.isfunction(value) or inspect.isbuiltin(value)) and _name(value) in self.registry:
+            return {"__kind__": "function", "name": _name(value)}  # print: callbacks' sink
+        if _name(type(value)) in _PLAIN_OBJECTS:
             return self._object(value, where)
         what = "a callable" if callable(value) else f"an object of type {_name(type(value))}"
         raise TypeError(
@@ -625,11 +627,20 @@ class _Reader:
         return slice(*(self.decode(v) for v in node["items"]))
 
     def _class(self, node):
-        return self.cls(node["name"])
+        cls = self.cls(node["name"])
+        if not inspect.isclass(cls):
+            _refuse(f"Malformed manifest: {node['name']} is not a class.")
+        return cls
 
-    _function = _class
+    def _function(self, node):
+        func = self.cls(node["name"])
+        if inspect.isclass(func):
+            _refuse(f"Malformed manifest: {node['name']} is a class, not a function.")
+        return func
 
     def _object(self, node):
+        if node["class"] not in _PLAIN_OBJECTS:
+            _refuse(f"Malformed manifest: {node['class']} is not rebuilt from its attributes.")
         cls = self.cls(node["class"])
         obj = cls.__new__(cls)
         obj.__dict__.update(self._state(node["state"]))
@@ -645,6 +656,8 @@ class _Reader:
         from skorch.history import History
 
         cls = self.cls(node["class"])
+        if not (inspect.isclass(cls) and hasattr(cls, "get_params")):
+            _refuse(f"Malformed manifest: {node['class']} is not an estimator class.")
         params = self._state(node["params"])
         if issubclass(cls, NeuralNet):
             params = _available_device(params)

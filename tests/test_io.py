@@ -248,6 +248,8 @@ def test_what_is_not_data_is_refused_at_save(tmp_path, queries):
     with pytest.raises(TypeError, match="class sklearn.linear_model._logistic.LogisticRegression "
                                         "is not one the safe format may rebuild"):
         save(LogisticRegression(), tmp_path / "m.zip")
+    with pytest.raises(TypeError, match=r"criterion: it is a callable"):
+        save(IntentRecommender(criterion=torch.nn.CrossEntropyLoss()), tmp_path / "m.zip")
     model = EASE().fit(X, y)
     model.note_ = object()
     with pytest.raises(TypeError, match=r"EASE.note_: it is an object of type builtins.object"):
@@ -400,6 +402,14 @@ def test_malformed_manifests_are_refused(saved):
         load(_replace(saved, "manifest.json", json.dumps(manifest)))
     manifest["root"]["fitted"]["classes_"] = {"__kind__": "ndarray", "key": "a999"}
     with pytest.raises(UnsafeModelError, match="array 'a999'"):
+        load(_replace(saved, "manifest.json", json.dumps(manifest)))
+    manifest["root"]["fitted"]["classes_"] = {"__kind__": "estimator", "class": "builtins.print",
+                                              "params": {}}
+    with pytest.raises(UnsafeModelError, match="builtins.print is not an estimator class"):
+        load(_replace(saved, "manifest.json", json.dumps(manifest)))
+    manifest["root"]["fitted"]["classes_"] = {"__kind__": "object", "state": {},
+                                              "class": "torch.optim.adam.Adam"}
+    with pytest.raises(UnsafeModelError, match="Adam is not rebuilt from its attributes"):
         load(_replace(saved, "manifest.json", json.dumps(manifest)))
     manifest["format_version"] = 99
     with pytest.raises(UnsafeModelError, match="Format version 99"):
