@@ -293,6 +293,19 @@ def test_own_classes_need_trusted_on_both_sides(tmp_path):
     assert name not in trusted_types()
 
 
+def test_a_catalogue_update_round_trips(data, queries, tmp_path):
+    # update_items grows classes_ and the content item table after fit:
+    # initialize() rebuilds the network from the grown vocabulary
+    X, y = queries
+    old = data.items.iloc[:30]
+    keep = X["history"].map(lambda h: all(i < 30 for i in h)).to_numpy() & (y < 30)
+    rec = IntentRecommender(**TINY, items=old, item_encoder=ContentEncoder(**TEXT, max_epochs=0))
+    rec.fit(X[keep], y[keep]).update_items(data.items)
+    assert len(rec.classes_) == 40
+    save(rec, tmp_path / "m.zip")
+    np.testing.assert_array_equal(load(tmp_path / "m.zip").recommend(X, k=5), rec.recommend(X, k=5))
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="tests the CPU-only fallback")
 def test_cuda_models_load_on_the_cpu_without_cuda(fitted, queries, tmp_path):
     # as pickles do: device="cuda" becomes "cpu" with skorch's DeviceWarning
