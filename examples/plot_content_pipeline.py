@@ -130,7 +130,10 @@ pd.DataFrame({name: scores[f"test_{name}"] for name in scoring}).agg(["mean", "s
 # Save, reload, recommend
 # -----------------------
 # The fitted pipeline (attributes encoder, both networks, the catalogue)
-# is one joblib file; the reloaded copy gives the same lists.
+# is one joblib file; the reloaded copy gives the same lists. joblib files
+# run code when they load: load only your own, or save with
+# :func:`sklearn_recsys.io.save`, which loads without running code (see
+# :ref:`persistence`).
 path = Path(tempfile.mkdtemp()) / "recommender.joblib"
 joblib.dump(best, path)
 reloaded = joblib.load(path)

@@ -118,7 +118,10 @@ print(round(model.score(X_test, y_test), 4))
 # Save and load
 # -------------
 # A fitted recommender is a plain Python object: save it with ``joblib``
-# and serve it from another process (see :ref:`gpu_persistence`).
+# and serve it from another process (see :ref:`gpu_persistence`). Loading a
+# joblib file runs code: load only files you trust, and use
+# :func:`sklearn_recsys.io.save` / ``load`` for models you hand to others
+# (see :ref:`persistence`).
 with tempfile.TemporaryDirectory() as folder:
     path = os.path.join(folder, "recommender.joblib")
     joblib.dump(model, path)

@@ -18,6 +18,9 @@ content
     ``ContentEncoder`` (item text -> embeddings), ``TfidfRecommender``.
 intent
     ``IntentRecommender``: a skorch-wrapped sequential network.
+io
+    ``save`` / ``load``: fitted models in a format that loads without
+    running code (JSON, ``.npz`` and safetensors).
 retrieval
     ``ApproximateRecommender``: a vector model ranked through an ANN index
     (faiss, hnswlib or usearch; the ``ann`` extra).
@@ -31,6 +34,7 @@ __all__ = [
     "content",
     "datasets",
     "intent",
+    "io",
     "metrics",
     "model_selection",
     "preprocessing",

@@ -8,7 +8,8 @@ chain by default: preprocessing, the four baselines, TF-IDF, and the
 content-aware intent model (a ContentEncoder tower inside an
 IntentRecommender); ``--quick`` runs the baselines alone in seconds.
 ``recommend`` loads a
-pipeline saved with joblib and recommends for a history given on the command
+pipeline saved with :func:`sklearn_recsys.io.save` (or joblib, trusted files
+only) and recommends for a history given on the command
 line.
 """
 
@@ -489,11 +490,21 @@ def _plots(out, curves, args, histories, plt):
 
 
 def recommend(args, out=None):
-    """Load a saved pipeline and print the top-k items for one history."""
-    out = sys.stdout if out is None else out
-    import joblib
+    """Load a saved pipeline and print the top-k items for one history.
 
-    model = joblib.load(args.model)
+    A file written by :func:`sklearn_recsys.io.save` (a zip with its
+    manifest, recognised by its content) loads without running code; any
+    other file is read with joblib, which runs code: only trusted files.
+    """
+    out = sys.stdout if out is None else out
+    from . import io as safe_io
+
+    if safe_io.is_safe_file(args.model):
+        model = safe_io.load(args.model)
+    else:
+        import joblib
+
+        model = joblib.load(args.model)
     history = [int(v) if v.lstrip("-").isdigit() and args.int_ids else v for v in args.history]
     items = model.recommend([history], k=args.k)[0]
     for rank, item in enumerate(items, 1):
@@ -573,8 +584,15 @@ def build_parser():
         "folder, except with --quick)",
     )
     ev.add_argument("--no-report", action="store_true", help="write no report")
-    rec = sub.add_parser("recommend", help="recommend with a pipeline saved by joblib")
-    rec.add_argument("model", help="path of a joblib file holding a fitted recommender or pipeline")
+    rec = sub.add_parser(
+        "recommend", help="recommend with a saved pipeline (sklearn_recsys.io.save or joblib)",
+        description="Recommend with a saved model. A file written by sklearn_recsys.io.save "
+        "loads without running code; a joblib/pickle file runs code when it loads: "
+        "only use joblib files from a trusted source.",
+    )
+    rec.add_argument(
+        "model", help="a fitted recommender or pipeline: a file of sklearn_recsys.io.save "
+        "(safe), or a joblib file (trusted files only: unpickling runs code)")
     rec.add_argument("history", nargs="+", help="item ids, oldest first")
     rec.add_argument("--k", type=int, default=10)
     rec.add_argument("--str-ids", dest="int_ids", action="store_false", help="treat ids as strings")

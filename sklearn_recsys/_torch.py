@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from skorch import NeuralNet
 
 from ._doc_link import DocLinkMixin
+from ._state import plain_state, rich_state
 from .utils._param_validation import validate_own_params
 
 __all__ = ["TorchMixin", "skorch_params_doc", "with_skorch_params"]
@@ -147,7 +148,12 @@ class TorchMixin(DocLinkMixin):
             yield
 
     # -- pickling ------------------------------------------------------------
+    def __getstate__(self):
+        # DataFrames and tuple-keyed dicts as plain containers (skops)
+        return plain_state(super().__getstate__())
+
     def __setstate__(self, state):
+        state = rich_state(state)
         requested = state.get("device")
         auto = isinstance(requested, str) and requested == "auto"
         if auto:

@@ -34,9 +34,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._doc_link import DocLinkMixin
+from ._state import plain_state, rich_state
 from ._topk import SEEN, top_k
 from .metrics import ndcg_at_k
 from .utils import check_histories, check_item_ids, check_k, flatten_histories
+
+# Where RecommenderMixin caches its pandas.Index of classes_ (never saved).
+_INDEX_CACHE = "_item_index_cache_"
 
 # Rows are scored in chunks holding at most this many scores (64 MiB float32).
 _CHUNK_SCORES = 1 << 24
@@ -194,11 +198,42 @@ class RecommenderMixin(DocLinkMixin):
         # private fitted state ends in "_" too: skorch takes any attribute
         # that does not for a constructor parameter (get_params, clone)
         self._item_kind_ = kind
-        self._item_index_ = pd.Index(self.classes_)
         queries = Queries(indptr, self._item_index_.get_indexer(flat_ids).astype(np.int64), frame)
         y_codes = self._item_index_.get_indexer(y_ids).astype(np.int64)
         self._count_items(queries, y_codes)
         return queries, y_codes
+
+    # -- the id -> code lookup ---------------------------------------------
+    @property
+    def _item_index_(self):
+        """Hash index of ``classes_`` (id -> code), built on first use.
+
+        A cache, not fitted state: it is rebuilt from ``classes_`` whenever
+        ``classes_`` is a new array, and left out of pickles (and so of skops
+        files and the safe format), which hold only ``classes_``.
+        """
+        classes = self.classes_  # AttributeError before fit, as hasattr expects
+        cached = self.__dict__.get(_INDEX_CACHE)
+        if cached is None or cached[0] is not classes:
+            cached = (classes, pd.Index(classes))
+            self.__dict__[_INDEX_CACHE] = cached
+        return cached[1]
+
+    @_item_index_.setter
+    def _item_index_(self, index):
+        # recommenders written for older versions set it in fit; honour it
+        # for the current classes_
+        self.__dict__[_INDEX_CACHE] = (self.__dict__.get("classes_"), pd.Index(index))
+
+    # -- pickling: plain containers (skops), no cache ----------------------
+    def __getstate__(self):
+        state = super().__getstate__()
+        if _INDEX_CACHE in state:
+            state = {k: v for k, v in state.items() if k != _INDEX_CACHE}
+        return plain_state(state)
+
+    def __setstate__(self, state):
+        super().__setstate__(rich_state(state))
 
     def _count_items(self, queries, y_codes):
         """``item_counts_``: occurrences of each item in the training sequences."""

@@ -589,7 +589,6 @@ class IntentRecommender(RecommenderMixin, TransformerMixin, TorchMixin, NeuralNe
         counts = np.zeros(len(classes), dtype=np.int64)
         counts[old_codes] = self.item_counts_
         self.classes_ = classes
-        self._item_index_ = pd.Index(classes)
         self.item_counts_ = counts
         self.items_ = items.loc[classes]
         hybrid.extend(old_codes, len(classes), self.item_encoder_.featurize(self.items_))
@@ -997,7 +996,7 @@ class IntentRecommender(RecommenderMixin, TransformerMixin, TorchMixin, NeuralNe
     # -- persistence ---------------------------------------------------------
     _VOCABULARY = (
         "classes_", "item_counts_", "context_columns_", "context_scaler_", "max_len_",
-        "_item_kind_", "_item_index_", "item_encoder_", "items_", "query_column_",
+        "_item_kind_", "item_encoder_", "items_", "query_column_",
     )
 
     def save_params(self, f_params=None, f_optimizer=None, f_criterion=None,

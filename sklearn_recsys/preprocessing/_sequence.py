@@ -204,8 +204,22 @@ class SequenceEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
         self.n_items_ = int(self.items_.size)
         self.vocabulary_ = dict(zip(self.items_.tolist(), range(1, self.n_items_ + 1)))
         self._kind = kind
-        self._index = pd.Index(self.items_)
         return self
+
+    @property
+    def _index(self):
+        """Hash index of ``items_`` (id -> position), built on first use and
+        never pickled (a skops file holds ``items_`` only)."""
+        items = self.items_
+        cached = self.__dict__.get("_index_cache")
+        if cached is None or cached[0] is not items:
+            cached = (items, pd.Index(items))
+            self.__dict__["_index_cache"] = cached
+        return cached[1]
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        return {k: v for k, v in state.items() if k != "_index_cache"}
 
     def transform(self, X):
         """Encode histories as an ``(n_queries, max_len)`` array of codes.

@@ -13,7 +13,6 @@ exactly and ordered by (score, item code).
 from numbers import Integral
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -215,7 +214,6 @@ class ApproximateRecommender(RecommenderMixin, BaseEstimator):
         self._vectors_ = vectors
         self.classes_ = estimator.classes_
         self.item_counts_ = estimator.item_counts_
-        self._item_index_ = pd.Index(self.classes_)
         self._item_kind_ = getattr(
             estimator, "_item_kind_", "str" if self.classes_.dtype == object else "int")
         return self
