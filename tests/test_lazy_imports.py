@@ -54,14 +54,17 @@ def test_baselines_pipeline_and_content_baseline_do_not_import_torch(tmp_path):
         X, _ = queries_from_log(make_sessions(n_users=60, random_state=0).interactions)
         model = joblib.load({str(path)!r})
         print(model.recommend(X.head(3), k=5).tolist())
+        from sklearn_recsys import _cli  # the CLI's recommend, as sklearn-recsys runs it
+        _cli.main(["recommend", {str(path)!r}, "1", "2", "--k", "2"])
         print("torch" in sys.modules, "skorch" in sys.modules)
         from sklearn_recsys.intent import IntentRecommender
         print("torch" in sys.modules)
         """
     ).splitlines()
     assert out[0] == str(expected.tolist())
-    assert out[1] == "False False"
-    assert out[2] == "True"  # a network class imports torch
+    assert out[1].split() == ["1", str(model.recommend([[1, 2]], k=2)[0, 0])]
+    assert out[3] == "False False"
+    assert out[4] == "True"  # a network class imports torch
 
 
 @pytest.mark.parametrize("sub", ["content", "intent"])
