@@ -24,7 +24,14 @@ io
 retrieval
     ``ApproximateRecommender``: a vector model ranked through an ANN index
     (faiss, hnswlib or usearch; the ``ann`` extra).
+
+Subpackages are imported on first use (``sklearn_recsys.baselines`` works
+after ``import sklearn_recsys``), and torch only with the networks
+(``content.ContentEncoder``, ``intent``): the baselines, metrics and
+splitters load without it.
 """
+
+from importlib import import_module as _import_module
 
 __version__ = "0.1.0.dev0"
 
@@ -40,3 +47,14 @@ __all__ = [
     "preprocessing",
     "retrieval",
 ]
+
+
+def __getattr__(name):
+    # PEP 562: ``sklearn_recsys.baselines`` without an explicit import
+    if name in __all__ and name != "__version__":
+        return _import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

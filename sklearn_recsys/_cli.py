@@ -9,8 +9,12 @@ content-aware intent model (a ContentEncoder tower inside an
 IntentRecommender); ``--quick`` runs the baselines alone in seconds.
 ``recommend`` loads a
 pipeline saved with :func:`sklearn_recsys.io.save` (or joblib, trusted files
-only) and recommends for a history given on the command
-line.
+only) and recommends for a history given on the command line; ``score``
+recommends for every history of a CSV or Parquet file, in batches, and
+writes the lists to a file.
+
+Only NumPy is imported at start-up: each command imports what it uses, so
+``recommend`` on a saved baseline never loads torch.
 """
 
 import argparse
@@ -489,6 +493,17 @@ def _plots(out, curves, args, histories, plt):
     return lines
 
 
+def _load_model(path):
+    """A file of :func:`sklearn_recsys.io.save` (no code runs), else joblib (trusted files only)."""
+    from . import io as safe_io
+
+    if safe_io.is_safe_file(path):
+        return safe_io.load(path)
+    import joblib
+
+    return joblib.load(path)
+
+
 def recommend(args, out=None):
     """Load a saved pipeline and print the top-k items for one history.
 
@@ -497,14 +512,7 @@ def recommend(args, out=None):
     other file is read with joblib, which runs code: only trusted files.
     """
     out = sys.stdout if out is None else out
-    from . import io as safe_io
-
-    if safe_io.is_safe_file(args.model):
-        model = safe_io.load(args.model)
-    else:
-        import joblib
-
-        model = joblib.load(args.model)
+    model = _load_model(args.model)
     history = [int(v) if v.lstrip("-").isdigit() and args.int_ids else v for v in args.history]
     items = model.recommend([history], k=args.k)[0]
     for rank, item in enumerate(items, 1):
@@ -523,6 +531,231 @@ def _check_evaluate_args(args, parser):
             parser.error(f"{name} must be a positive integer; got {value}")
     if args.cold_items is not None and not 0 <= args.cold_items < 1:
         parser.error(f"--cold-items must be a share in [0, 1); got {args.cold_items}")
+
+
+class InputError(ValueError):
+    """A bad input file or column of ``score``: reported without a traceback."""
+
+
+_PARQUET = (".parquet", ".pq")
+_TEXT = {".csv": ",", ".tsv": "\t", ".txt": None}
+LAYOUTS = ("auto", "histories", "log")
+
+
+def _format(path, what):
+    from pathlib import Path
+
+    ext = Path(path).suffix.lower()
+    if ext in _PARQUET:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise InputError(
+                f"{what} {str(path)!r} is Parquet, which needs pyarrow: "
+                "pip install 'sklearn-recsys[parquet]'."
+            ) from None
+        return "parquet"
+    if ext in _TEXT:
+        return ext
+    raise InputError(
+        f"{what} {str(path)!r} must end in .csv, .tsv, .txt, .parquet or .pq; got {ext or 'no extension'!r}."
+    )
+
+
+def _read_table(path):
+    from pathlib import Path
+
+    import pandas as pd
+
+    fmt = _format(path, "Input file")
+    if not Path(path).is_file():
+        raise InputError(f"Input file not found: {str(path)!r}.")
+    try:
+        if fmt == "parquet":
+            return pd.read_parquet(path)
+        sep = _TEXT[fmt]
+        return pd.read_csv(path, sep=sep, engine="python" if sep is None else "c")
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise InputError(f"Could not read {str(path)!r} as {fmt.lstrip('.')}: {exc}") from None
+
+
+def _parse_histories(values, int_ids):
+    """History cells: space-separated ids (CSV) or lists (Parquet).
+
+    Ids become integers when every id of the file is one (as in
+    ``recommend``), unless ``int_ids`` is False; an empty cell is an empty
+    history (the popularity fallback).
+    """
+    rows = []
+    for value in values:
+        if isinstance(value, str):
+            rows.append(value.split())
+        elif value is None or (isinstance(value, float) and value != value):
+            rows.append([])
+        else:
+            rows.append(list(value))
+    if int_ids:
+        try:
+            return [[int(t) for t in row] for row in rows]
+        except (TypeError, ValueError):
+            pass
+    return [[t if isinstance(t, str) else str(t) for t in row] for row in rows]
+
+
+def _histories(table, args):
+    """``(users, queries)``: one query row per user, its history oldest first."""
+    import pandas as pd
+
+    columns = list(table.columns)
+    layout = args.layout
+    if layout == "auto":
+        layout = "histories" if args.history_col in columns else "log" if args.item_col in columns else None
+        if layout is None:
+            raise InputError(
+                f"Input file has neither a history column {args.history_col!r} nor an item "
+                f"column {args.item_col!r}; its columns are {columns}. Name yours with "
+                "--history-col (one row per user) or --item-col (one row per event)."
+            )
+    needed = [args.history_col] if layout == "histories" else [args.user_col or "user_id", args.item_col]
+    time_col = args.time_col
+    if time_col is None:
+        time_col = "timestamp" if "timestamp" in columns else "none"
+    if layout == "log" and time_col != "none":
+        needed.append(time_col)
+    if layout == "histories" and args.user_col:
+        needed.append(args.user_col)
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise InputError(
+            f"Input file has no column {missing[0]!r} (layout {layout!r}); its columns are {columns}."
+        )
+    if layout == "histories":
+        user_col = args.user_col or ("user_id" if "user_id" in columns else None)
+        users = table[user_col].to_numpy() if user_col else pd.RangeIndex(len(table)).to_numpy()
+        queries = table.drop(columns=[args.history_col]).reset_index(drop=True)
+        queries["history"] = _parse_histories(table[args.history_col], args.int_ids)
+        return users, queries
+    user_col = args.user_col or "user_id"
+    log = table[needed]
+    if log[[user_col, args.item_col]].isna().any().any():
+        raise InputError(f"Input file has missing values in {user_col!r} or {args.item_col!r}.")
+    if time_col != "none":
+        log = log.sort_values([time_col], kind="stable")
+    items = log[args.item_col] if args.int_ids else log[args.item_col].astype(str)
+    grouped = items.groupby(log[user_col], sort=True).agg(list)
+    return grouped.index.to_numpy(), pd.DataFrame({"history": grouped.to_list()})
+
+
+class _Counter:
+    """A progress display on stderr when tqdm is not installed."""
+
+    def __init__(self, total):
+        self.total, self.done = total, 0
+
+    def update(self, n):
+        self.done += n
+        print(f"\rscored {self.done}/{self.total} rows", end="", file=sys.stderr, flush=True)
+
+    def close(self):
+        print(file=sys.stderr, flush=True)
+
+
+class _Quiet:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(total, quiet):
+    if quiet:
+        return _Quiet()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _Counter(total)
+    return tqdm(total=total, unit="row", desc="scoring", file=sys.stderr)
+
+
+class _Writer:
+    """Writes ``user, rank, item, score`` blocks to CSV/TSV or Parquet."""
+
+    def __init__(self, path):
+        self.path, self.fmt = path, _format(path, "Output file")
+        self._parquet = None
+        self._started = False
+
+    def write(self, frame):
+        if self.fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            if self._parquet is None:
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                self._parquet = pq.ParquetWriter(self.path, table.schema)
+            else:
+                table = pa.Table.from_pandas(frame, schema=self._parquet.schema, preserve_index=False)
+            self._parquet.write_table(table)
+        else:
+            frame.to_csv(
+                self.path, sep=_TEXT[self.fmt] or ",", index=False,
+                mode="a" if self._started else "w", header=not self._started,
+            )
+        self._started = True
+
+    def close(self):
+        if self._parquet is not None:
+            self._parquet.close()
+        elif not self._started:  # no rows: still a file with its header
+            import pandas as pd
+
+            self.write(pd.DataFrame({"user": [], "rank": [], "item": [], "score": []}))
+
+
+def score(args):
+    """Recommend for every history of ``args.input``; write ``args.output``.
+
+    The input holds one row per user with a column of item ids separated by
+    spaces (``--history-col``, default ``history``; a list column in
+    Parquet) and an optional user column (``--user-col``, default
+    ``user_id`` when present, else the row number), or, with
+    ``--layout log``, one row per event (``--user-col``, ``--item-col``
+    and ``--time-col``, default ``timestamp`` when present; the file order
+    is the time order without it). Other columns of a histories file reach the model as they are (a
+    pipeline's context columns). The output has one row per recommended
+    item: ``user, rank, item, score``, rank 1 the best.
+
+    Returns the number of users scored.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    writer = _Writer(args.output)  # a bad output extension fails before any work
+    if not Path(args.model).is_file():
+        raise InputError(f"Model file not found: {str(args.model)!r}.")
+    users, queries = _histories(_read_table(args.input), args)
+    model = _load_model(args.model)
+    if not hasattr(model, "recommend"):
+        raise InputError(f"{str(args.model)!r} holds a {type(model).__name__}, not a recommender.")
+    bar = _progress(len(queries), args.quiet)
+    try:
+        for start in range(0, len(queries), args.batch_size):
+            batch = queries.iloc[start:start + args.batch_size].reset_index(drop=True)
+            items, scores = model.recommend(batch, k=args.k, return_scores=True)
+            n, k = items.shape
+            writer.write(pd.DataFrame({
+                "user": np.repeat(users[start:start + n], k),
+                "rank": np.tile(np.arange(1, k + 1), n),
+                "item": items.ravel(),
+                "score": np.asarray(scores, dtype=np.float32).ravel(),
+            }))
+            bar.update(n)
+    finally:
+        bar.close()
+        writer.close()
+    return len(queries)
 
 
 def build_parser():
@@ -596,6 +829,35 @@ def build_parser():
     rec.add_argument("history", nargs="+", help="item ids, oldest first")
     rec.add_argument("--k", type=int, default=10)
     rec.add_argument("--str-ids", dest="int_ids", action="store_false", help="treat ids as strings")
+    sc = sub.add_parser(
+        "score", help="recommend for every history of a CSV/Parquet file, in batches",
+        description="Recommend for every history of INPUT and write OUTPUT (CSV or Parquet, "
+        "by extension) with the columns user, rank, item, score. INPUT holds one row per "
+        "user with a column of space-separated item ids (a list column in Parquet), or "
+        "with --layout log one row per event (user, item[, time]).",
+    )
+    sc.add_argument(
+        "model", help="a fitted recommender or pipeline: a file of sklearn_recsys.io.save "
+        "(loads without running code) or a joblib file (runs code when loaded: only "
+        "files you trust)",
+    )
+    sc.add_argument("input", help="histories: .csv, .tsv, .txt, .parquet or .pq")
+    sc.add_argument("output", help="recommendations: .csv, .tsv, .txt, .parquet or .pq")
+    sc.add_argument("--k", type=int, default=10, help="items per user (default 10)")
+    sc.add_argument("--batch-size", type=int, default=1000, help="users per recommend call (default 1000)")
+    sc.add_argument("--layout", choices=LAYOUTS, default="auto",
+                    help="'histories' (one row per user), 'log' (one row per event), or 'auto' "
+                    "(default): histories when the history column exists, else log")
+    sc.add_argument("--history-col", default="history", help="histories layout: item ids column")
+    sc.add_argument("--user-col", default=None,
+                    help="user id column (default 'user_id'; histories layout: optional, "
+                    "the row number when absent)")
+    sc.add_argument("--item-col", default="item_id", help="log layout: item id column")
+    sc.add_argument("--time-col", default=None,
+                    help="log layout: order each user's events by it (default 'timestamp' when "
+                    "present; 'none': the file order)")
+    sc.add_argument("--str-ids", dest="int_ids", action="store_false", help="treat ids as strings")
+    sc.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -603,11 +865,20 @@ def main(argv=None):
     """Entry point of ``python -m sklearn_recsys`` and ``sklearn-recsys``."""
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("evaluate", "recommend", "-h", "--help"):
+    if not argv or argv[0] not in ("evaluate", "recommend", "score", "-h", "--help"):
         argv = ["evaluate", *argv]
     args = parser.parse_args(argv)
     if args.command == "recommend":
         recommend(args)
+        return 0
+    if args.command == "score":
+        for name in ("k", "batch_size"):
+            if getattr(args, name) <= 0:
+                parser.error(f"--{name.replace('_', '-')} must be a positive integer; got {getattr(args, name)}")
+        try:
+            score(args)
+        except InputError as exc:
+            parser.exit(2, f"sklearn-recsys score: error: {exc}\n")
         return 0
     _check_evaluate_args(args, parser)
     np.seterr(all="ignore")

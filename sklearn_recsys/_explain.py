@@ -15,7 +15,8 @@ additive, and it costs one scoring pass per history entry.
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import torch
+
+from ._topk import _is_tensor
 
 __all__ = ["explain"]
 
@@ -23,7 +24,7 @@ COLUMNS = ["row", "rank", "item", "score", "source", "position", "source_item", 
 
 
 def _as_numpy(scores):
-    if isinstance(scores, torch.Tensor):
+    if _is_tensor(scores):
         return scores.detach().float().cpu().numpy()
     return np.asarray(scores, dtype=np.float32)
 

@@ -13,8 +13,10 @@ the package once:
   ``k`` allowed unseen items remain;
 * ties go to the lower item code, whatever the selection algorithm does.
 
-Selection is ``torch.topk`` on the block's device; only the rows where an
-item tied at the k-th score may have been left out are redone, in one pass.
+Selection is ``torch.topk`` on a tensor's device, a NumPy partition on an
+ndarray (so ranking NumPy scores never imports torch); only the rows where
+an item tied at the k-th score may have been left out are redone, in one
+pass.
 Wide blocks on the CPU first narrow each row to the few items at or above a
 threshold taken from a sample of its columns (one comparison pass), then
 select exactly among those. Vector models whose catalogue is too large
@@ -23,9 +25,10 @@ blocks, each block's exact top k merged, blocks that cannot rank skipped);
 sparse scores by :func:`top_k_sparse`. No ``rows x n_items`` block is held.
 """
 
+import sys
+
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 __all__ = ["SEEN", "top_k", "top_k_blocks", "top_k_columns", "top_k_sparse", "top_k_vectors"]
 
@@ -33,7 +36,16 @@ __all__ = ["SEEN", "top_k", "top_k_blocks", "top_k_columns", "top_k_sparse", "to
 SEEN = float(np.finfo(np.float32).min)
 
 
+def _is_tensor(x):
+    """Whether ``x`` is a torch tensor, without importing torch (a tensor
+    exists only once torch is imported)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
 def _as_tensor(scores, dtype=None):
+    import torch
+
     if isinstance(scores, torch.Tensor):
         return scores
     return torch.from_numpy(np.ascontiguousarray(scores, dtype=dtype))
@@ -46,7 +58,9 @@ def _tied_columns(scores, kth, k):
     (the CPU path: torch's boolean reductions are several times slower than
     NumPy's there) or a tensor (other devices); the same code serves both.
     """
-    if isinstance(scores, torch.Tensor):
+    if _is_tensor(scores):
+        import torch
+
         xp, nonzero = torch, lambda a: torch.nonzero(a, as_tuple=True)
         arange = lambda n: torch.arange(n, device=scores.device)  # noqa: E731
     else:
@@ -93,9 +107,10 @@ def _select_sampled(scores, k, width):
     so the tie rule is unchanged. Returns None when the sample says
     nothing (a non-finite threshold: masked rows) or the candidates are too
     many (scores ordered along the columns, massive ties): the caller then
-    selects on the whole block.
+    selects on the whole block. ``scores`` is an ndarray; so are the
+    values and columns returned.
     """
-    arr = scores.numpy()
+    arr = scores
     n, m = arr.shape
     # 16 runs of adjacent columns spread over the row: a strided sample
     # would read every cache line of the block
@@ -120,8 +135,47 @@ def _select_sampled(scores, k, width):
     codes[at] = cols
     codes = codes.reshape(vals.shape)
     # every row holds >= k + 1 finite candidates: the padding is never picked
-    v, at = _select(torch.from_numpy(vals), k, narrow=False)
-    return v, torch.from_numpy(np.take_along_axis(codes, at.numpy(), axis=1))
+    v, at = _select_numpy(vals, k, narrow=False)
+    return v, np.take_along_axis(codes, at, axis=1)
+
+
+def _select_numpy(scores, k, narrow=True):
+    """:func:`_select` of an ndarray, in NumPy (no torch).
+
+    ``argpartition`` puts the (k+1)-th best score of each row at column
+    ``m - k - 1`` and the ``k`` best after it, in no particular order; a
+    row where the (k+1)-th equals the k-th may have left out a lower
+    column tied at the k-th score, and only those rows are redone.
+    """
+    n, m = scores.shape
+    if k >= m:
+        return scores.copy(), np.broadcast_to(np.arange(m), (n, m)).copy()
+    width = _sample_width(m, k) if narrow and n and m > 2 * (k + 1) else 0
+    if width and scores.dtype == np.float32:
+        got = _select_sampled(scores, k, width)
+        if got is not None:
+            return got
+    part = np.argpartition(scores, m - k - 1, axis=1)[:, m - k - 1:]
+    both = np.take_along_axis(scores, part, axis=1)
+    next_, vals, top = both[:, 0], both[:, 1:], part[:, 1:]
+    # the k-th best: the lowest of the k best (NaN ranks above everything,
+    # as in torch.topk and np.partition)
+    nan = np.isnan(vals)
+    if nan.any():
+        kth = np.where(nan, np.inf, vals).min(axis=1)
+        kth[nan.all(axis=1)] = np.nan
+    else:
+        kth = vals.min(axis=1)
+    bad = np.flatnonzero(kth == next_)
+    if len(bad):
+        every = len(bad) == n  # no copy of the block when every row is redone
+        sub = scores if every else scores[bad]
+        cols = _tied_columns(sub, kth[bad, None], k)
+        top = top.copy()
+        vals = vals.copy()
+        top[bad] = cols
+        vals[bad] = np.take_along_axis(sub, cols, axis=1)
+    return vals, top
 
 
 def _select(scores, k, narrow=True):
@@ -132,16 +186,22 @@ def _select(scores, k, narrow=True):
     when its (k+1)-th best score equals its k-th, and only those rows are
     redone. CPU blocks first narrow the rows to candidates
     (:func:`_select_sampled`; ``narrow=False`` selects on the block as is).
+    An ndarray is selected in NumPy (:func:`_select_numpy`), a tensor by
+    ``torch.topk`` on its device.
     """
+    if not _is_tensor(scores):
+        return _select_numpy(scores, k, narrow)
+    import torch
+
     n, m = scores.shape
     if k >= m:
         return scores.clone(), torch.arange(m, device=scores.device).expand(n, m).clone()
     cpu = narrow and scores.device.type == "cpu" and n
     width = _sample_width(m, k) if cpu and m > 2 * (k + 1) else 0
     if width and scores.dtype == torch.float32:
-        got = _select_sampled(scores, k, width)
+        got = _select_sampled(scores.numpy(), k, width)
         if got is not None:
-            return got
+            return torch.from_numpy(got[0]), torch.from_numpy(got[1])
     vals, top = torch.topk(scores, k + 1, dim=1)
     bad = vals[:, k] == vals[:, k - 1]
     vals, top = vals[:, :k].contiguous(), top[:, :k].contiguous()
@@ -191,13 +251,11 @@ def top_k(scores, k, *, seen=None, allowed=None, fallback=None, empty=None, copy
     scores : ndarray of shape (n_rows, k), float32
         Their scores (``SEEN`` for seen items that fill a list).
     """
-    if isinstance(scores, torch.Tensor):
-        s = scores.clone() if copy else scores
-    else:
-        arr = np.asarray(scores, dtype=np.float32)
-        if (copy and arr is scores) or not arr.flags.writeable or not arr.flags.c_contiguous:
-            arr = np.array(arr, dtype=np.float32, order="C")
-        s = torch.from_numpy(arr)
+    if not _is_tensor(scores):
+        return _top_k_numpy(scores, k, seen, allowed, fallback, empty, copy)
+    import torch
+
+    s = scores.clone() if copy else scores
     dev = s.device
     if empty is not None and empty.any():
         rows = torch.from_numpy(np.flatnonzero(empty)).to(dev)
@@ -217,6 +275,24 @@ def top_k(scores, k, *, seen=None, allowed=None, fallback=None, empty=None, copy
     return top.gather(1, order).cpu().numpy(), vals.gather(1, order).cpu().numpy()
 
 
+def _top_k_numpy(scores, k, seen, allowed, fallback, empty, copy):
+    """:func:`top_k` of an ndarray (or array-like), in NumPy."""
+    arr = np.asarray(scores, dtype=np.float32)
+    if (copy and arr is scores) or not arr.flags.writeable or not arr.flags.c_contiguous:
+        arr = np.array(arr, dtype=np.float32, order="C")
+    if empty is not None and empty.any():
+        arr[np.flatnonzero(empty)] = np.asarray(fallback, dtype=np.float32)
+    if allowed is not None and not allowed.all():
+        arr[:, np.flatnonzero(~allowed)] = -np.inf
+    if seen is not None and len(seen[1]):
+        cur = arr[seen[0], seen[1]]
+        arr[seen[0], seen[1]] = np.where(np.isneginf(cur), cur, np.float32(SEEN))
+    vals, top = _select_numpy(arr, min(k, arr.shape[1]))
+    # best first, ties in code order (NaN first, as torch's descending sort)
+    order = np.lexsort((top, -vals, ~np.isnan(vals)), axis=1)
+    return np.take_along_axis(top, order, axis=1), np.take_along_axis(vals, order, axis=1)
+
+
 def top_k_columns(scores, k):
     """Columns of the ``k`` best scores of each row (a set per row, unordered).
 
@@ -231,7 +307,9 @@ def top_k_columns(scores, k):
     -------
     columns : ndarray of shape (n_rows, min(k, n_cols)), int64
     """
-    return _select(_as_tensor(scores), k)[1].numpy()
+    if _is_tensor(scores):
+        return _select(scores, k)[1].numpy()
+    return _select_numpy(np.ascontiguousarray(scores), k)[1]
 
 
 def top_k_blocks(blocks, k, *, seen=None, allowed=None, fallback=None, empty=None):
@@ -303,7 +381,7 @@ def _top_entries(indptr, columns, values, k):
 
     The columns of a row may come in any order (no sort of the entries). Rows
     with at most ``k`` entries keep them all; for the others the k-th best
-    value comes from ``torch.topk`` on padded blocks (rows of similar length
+    value comes from a partition of padded blocks (rows of similar length
     together), and the entries tied with it are taken in column order.
     """
     counts = np.diff(indptr)
@@ -321,7 +399,8 @@ def _top_entries(indptr, columns, values, k):
         offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         entries = values[np.repeat(indptr[rows], lengths) + offset].astype(np.float32)
         block, _ = _padded(lengths, entries, -np.inf)
-        kth[rows] = torch.topk(torch.from_numpy(block), k, dim=1).values[:, -1].numpy()
+        # the k-th best (NaN above everything, as in torch.topk)
+        kth[rows] = np.partition(block, block.shape[1] - k, axis=1)[:, block.shape[1] - k]
     row_of = _row_ids(indptr)
     # rows with at most k entries have kth = -inf: all their entries are above
     keep = values > kth[row_of]
@@ -523,6 +602,8 @@ def top_k_sparse(
 
 
 def _subset_blocks(h, vectors, codes, width):
+    import torch
+
     for start in range(0, len(codes), width):
         part = torch.from_numpy(codes[start:start + width]).to(vectors.device)
         yield start, h @ vectors[part].T
@@ -591,7 +672,7 @@ def top_k_vectors(h, vectors, k, *, width, seen=None, allowed=None, fallback=Non
             new_row[open_] = np.arange(len(open_))
             r = new_row[seen[0]]
             part_seen = (r[r >= 0], seen[1][r >= 0])
-        rows_t = open_ if len(open_) == n_rows else torch.from_numpy(open_).to(h.device)
+        rows_t = open_ if len(open_) == n_rows else sys.modules["torch"].from_numpy(open_).to(h.device)
         c, v = _top_k_subset(h if len(open_) == n_rows else h[rows_t], vectors, block, k, width,
                              part_seen, allowed, fallback, empty[open_])
         both_c = np.concatenate([codes[open_], c], axis=1)

@@ -29,13 +29,12 @@ Rules every recommender follows
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import torch
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._doc_link import DocLinkMixin
 from ._state import plain_state, rich_state
-from ._topk import SEEN, top_k
+from ._topk import SEEN, _is_tensor, top_k
 from .metrics import ndcg_at_k
 from .utils import check_histories, check_item_ids, check_k, flatten_histories
 
@@ -417,7 +416,7 @@ class RecommenderMixin(DocLinkMixin):
         """Top-``k`` of a chunk with per-row candidates and/or excluded items:
         the dense scores of the chunk, masked row by row."""
         s = self._score_chunk(queries)
-        s = s.float().cpu().numpy() if isinstance(s, torch.Tensor) else np.array(s, dtype=np.float32)
+        s = s.float().cpu().numpy() if _is_tensor(s) else np.array(s, dtype=np.float32)
         empty = queries.lengths() == 0
         if empty.any():
             s[empty] = self._fallback_scores()
@@ -704,7 +703,7 @@ class RecommenderMixin(DocLinkMixin):
             chunk = slice(start, min(len(queries), start + step))
             q = queries[chunk]
             s = score_chunk(q)
-            s = s.cpu().numpy() if isinstance(s, torch.Tensor) else np.asarray(s, dtype=np.float32)
+            s = s.cpu().numpy() if _is_tensor(s) else np.asarray(s, dtype=np.float32)
             empty = q.lengths() == 0
             if empty.any():
                 s[empty] = fallback

@@ -31,12 +31,29 @@ Where things live (one idea per module):
 
 Ranking (top-k with the package's rules) is shared by every recommender:
 ``sklearn_recsys._topk``.
+
+The names are imported on first use, so ``import sklearn_recsys.intent``
+does not import torch; touching any of them does.
 """
 
-from ._callbacks import RankingEarlyStopping
-from ._modules import GRUTower, LSTMTower, SequenceTower, TransformerTower
-from ._optim import LazyAdam
-from ._recommender import IntentRecommender
+from importlib import import_module as _import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - for static analysis only
+    from ._callbacks import RankingEarlyStopping
+    from ._modules import GRUTower, LSTMTower, SequenceTower, TransformerTower
+    from ._optim import LazyAdam
+    from ._recommender import IntentRecommender
+
+_LAZY = {
+    "GRUTower": "._modules",
+    "IntentRecommender": "._recommender",
+    "LazyAdam": "._optim",
+    "LSTMTower": "._modules",
+    "RankingEarlyStopping": "._callbacks",
+    "SequenceTower": "._modules",
+    "TransformerTower": "._modules",
+}
 
 __all__ = [
     "GRUTower",
@@ -47,3 +64,16 @@ __all__ = [
     "SequenceTower",
     "TransformerTower",
 ]
+
+
+def __getattr__(name):
+    # PEP 562: import a public name's module on first use, not at package import
+    if name in _LAZY:
+        value = getattr(_import_module(_LAZY[name], __name__), name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

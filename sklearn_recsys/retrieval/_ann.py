@@ -13,7 +13,6 @@ exactly and ordered by (score, item code).
 from numbers import Integral
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -373,6 +372,8 @@ class ApproximateRecommender(RecommenderMixin, BaseEstimator):
             r = at[queries.row_ids()]
             seen = (r[r >= 0], queries.codes[r >= 0])
         width = max(1, _CHUNK_SCORES // max(1, len(rows)))
+        import torch
+
         return _top_k_subset(
             torch.from_numpy(intents[rows]), torch.from_numpy(self._vectors_), cols, k, width,
             seen, None if few else allowed, None, None,

@@ -11,7 +11,6 @@ sklearn's invalid value for it (an object with no methods) breaks them too.
 from numbers import Integral
 
 import numpy as np
-import torch
 from sklearn import get_config
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -49,6 +48,8 @@ class TorchDevice(StrOptions):
     def is_satisfied_by(self, val):
         if val is None or (isinstance(val, str) and val == "auto"):
             return True
+        import torch
+
         try:
             torch.device(val)
         except (RuntimeError, TypeError, ValueError):
@@ -63,7 +64,7 @@ class TorchModuleClass(HasMethods):
     """A subclass of ``base`` (a class, not an instance); ``what`` names the
     class users should subclass in the error message."""
 
-    def __init__(self, base=torch.nn.Module, what=None):
+    def __init__(self, base, what=None):
         super().__init__(["forward"])
         self.base = base
         self.what = what or base.__name__
