@@ -510,11 +510,23 @@ def recommend(args, out=None):
     A file written by :func:`sklearn_recsys.io.save` (a zip with its
     manifest, recognised by its content) loads without running code; any
     other file is read with joblib, which runs code: only trusted files.
+    A safe file of EASE or Popularity is ranked from its arrays with NumPy
+    alone (:mod:`sklearn_recsys._fastpath`: the same lists, without
+    importing scikit-learn); anything else loads the full way.
     """
     out = sys.stdout if out is None else out
-    model = _load_model(args.model)
     history = [int(v) if v.lstrip("-").isdigit() and args.int_ids else v for v in args.history]
-    items = model.recommend([history], k=args.k)[0]
+    from ._fastpath import open_fast
+
+    items = None
+    fast = open_fast(args.model)
+    if fast is not None:
+        try:
+            items = fast.recommend([history], k=args.k)[0][0]
+        except (TypeError, ValueError):  # the full path reports the error
+            items = None
+    if items is None:
+        items = _load_model(args.model).recommend([history], k=args.k)[0]
     for rank, item in enumerate(items, 1):
         print(f"{rank:>3}  {item}", file=out)
     return items
