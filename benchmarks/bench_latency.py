@@ -221,14 +221,26 @@ def time_cli(ease, history, old_ref, repeats):
         old = extract_old(old_ref, tmp / "old")
         compile_tree(old)
         compile_tree(ROOT)
+        # the old tree reads its own pickles (its EASE kept a pandas.Index in
+        # its state): the same fitted arrays, pickled by the old tree
+        np.savez(tmp / "ease.npz", coef_=ease.coef_, classes_=ease.classes_,
+                 item_counts_=ease.item_counts_)
+        old_path = tmp / "ease_old.joblib"
+        run_child([sys.executable, "-c", (
+            "import joblib, numpy as np, pandas as pd; from sklearn_recsys.baselines import EASE; "
+            f"a = np.load({str(tmp / 'ease.npz')!r}); m = EASE(l2={ease.l2!r}); "
+            "m.coef_, m.classes_, m.item_counts_ = a['coef_'], a['classes_'], a['item_counts_']; "
+            f"m._item_kind_ = {ease._item_kind_!r}; m._item_index_ = pd.Index(m.classes_); "
+            f"joblib.dump(m, {str(old_path)!r})")], old, tmp)
         cmd = [sys.executable, "-m", "sklearn_recsys", "recommend", str(path),
                *[str(v) for v in history], "--k", str(K)]
         floor = [sys.executable, "-c", "import sklearn.base, joblib"]
         safe_cmd = [*cmd[:4], str(safe), *cmd[5:]]
+        old_cmd = [*cmd[:4], str(old_path), *cmd[5:]]
         runs = {"old": [], "new": [], "safe": [], "floor": []}
         outputs = {}
         for i in range(repeats + 1):  # the first round warms the page cache, not counted
-            for label, tree, c in (("old", old, cmd), ("new", ROOT, cmd), ("safe", ROOT, safe_cmd),
+            for label, tree, c in (("old", old, old_cmd), ("new", ROOT, cmd), ("safe", ROOT, safe_cmd),
                                    ("floor", ROOT, floor)):
                 wall, cpu, out = run_child(c, tree, tmp)
                 outputs[label] = out
