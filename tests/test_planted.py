@@ -1,7 +1,9 @@
 """Tests written against bugs planted one at a time (issue 13, item 5).
 
 Each test here failed with its bug planted in the package and passes
-without it; the bug each one catches is named in its docstring. Known
+without it; the bug each one catches is named in its docstring. The
+"mutant" ones kill the mutants that survived ``benchmarks/bench_mutation.py``
+(ids as on docs/benchmarks/mutation.rst, for the commit that page names). Known
 answers are built by hand or by an independent formula, never read from the
 code under test.
 """
@@ -12,11 +14,17 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
-from sklearn_recsys.baselines import EASE
-from sklearn_recsys.intent import IntentRecommender, RankingEarlyStopping, TransformerTower
+from sklearn_recsys.base import Queries
+from sklearn_recsys.baselines import EASE, Transition
+from sklearn_recsys.intent import (
+    IntentRecommender,
+    RankingEarlyStopping,
+    TransformerTower,
+)
+from sklearn_recsys.intent import _losses as intent_losses
 from sklearn_recsys.intent import _recommender as intent_recommender
 from sklearn_recsys.intent._data import training_data
-from sklearn_recsys.metrics import ndcg_at_k
+from sklearn_recsys.metrics import catalog_coverage, ndcg_at_k
 from sklearn_recsys.model_selection import LeaveLastOut
 
 FAST = dict(max_epochs=4, batch_size=16, max_len=8, module__d_model=16, lr=5e-3,
@@ -263,3 +271,75 @@ def test_transformer_outputs_before_t_ignore_every_later_input(layout):
         hb = tower(b)
         torch.testing.assert_close(ha[:, : t + 1], hb[:, : t + 1])
         assert not torch.allclose(ha[:, t + 1], hb[:, t + 1])
+
+
+# -- mutants that survived benchmarks/bench_mutation.py ------------------------------
+
+
+def test_a_chunk_of_queries_keeps_its_frame_rows():
+    """Mutant base.py:10: ``frame.iloc[start + 1:stop]``, context rows shifted by one."""
+    frame = pd.DataFrame({"c": [10, 11, 12, 13]})
+    queries = Queries(np.array([0, 1, 3, 3, 6]), np.arange(6), frame)
+    part = queries[1:3]
+    assert part.indptr.tolist() == [0, 2, 2]
+    assert part.codes.tolist() == [1, 2]
+    assert part.frame["c"].tolist() == [11, 12]
+    assert queries[2:4].frame["c"].tolist() == [12, 13]
+
+
+def test_unknown_history_items_are_dropped_row_by_row():
+    """Mutant base.py:77: the CSR offsets rebuilt wrongly when a history holds unknown ids."""
+    # the chain 1 -> 2 -> 3 -> 4: the next item is the successor of the last known one
+    rec = Transition(order=1).fit([[1], [2], [3]], [2, 3, 4])
+    got = rec.recommend([[99, 1], [2, 98], [97], [3]], k=1, exclude_seen=False)
+    # row 2 has no known item: popularity's first (counts 1: 1, 2: 2, 3: 2, 4: 1;
+    # the tie goes to the lower id)
+    assert got[:, 0].tolist() == [2, 3, 2, 4]
+
+
+def test_the_first_class_is_a_valid_candidate():
+    """Mutant base.py:98: ``codes < 1`` calls the first item of ``classes_`` unknown."""
+    rec = Transition(order=1).fit([[1], [2], [3]], [2, 3, 4])
+    got = rec.recommend([[3]], k=2, candidates=[1, 4], exclude_seen=False)
+    assert got.tolist() == [[4, 1]]
+
+
+def test_per_row_candidates_and_exclude_are_applied():
+    """Mutants base.py:103 (per-row lists ignored) and base.py:107 (``and`` -> ``or``:
+    a list of candidates has no ``ndim``; a 1-D array read as rows)."""
+    # 1 -> 2, 2 -> 3, 3 -> 4: each row's transition target first, when allowed
+    rec = Transition(order=1).fit([[1], [2], [3]], [2, 3, 4])
+    X = [[1], [2]]
+    assert rec.recommend(X, k=2, exclude_seen=False).tolist() == [[2, 3], [3, 2]]
+    per_row = [[4, 2], [1, 3]]
+    assert rec.recommend(X, k=2, candidates=per_row, exclude_seen=False).tolist() == [[2, 4], [3, 1]]
+    got = rec.recommend(X, k=2, candidates=np.array(per_row), exclude_seen=False)
+    assert got.tolist() == [[2, 4], [3, 1]]
+    assert rec.recommend([[3]], k=2, candidates=np.array([1, 4]), exclude_seen=False).tolist() == [[4, 1]]
+    assert rec.recommend(X, k=1, exclude=[[2], [3]], exclude_seen=False)[:, 0].tolist() == [3, 2]
+
+
+def test_coverage_of_a_one_item_catalogue():
+    """Mutant metrics/_ranking.py:79: ``n_items <= 1`` refuses a catalogue of one item."""
+    assert catalog_coverage([[5], [5]], items=1) == 1.0
+    assert catalog_coverage([[5], [5]], items=[5]) == 1.0
+    assert catalog_coverage([[5, 6]], items=[5], k=1) == 1.0
+    with pytest.raises(ValueError, match="non-empty catalogue"):
+        catalog_coverage([[5]], items=[])
+
+
+def test_sampled_negatives_stay_in_the_catalogue_when_the_draw_rounds_up(monkeypatch):
+    """Mutant intent/_losses.py:35: the clamp ``len(cdf) + 1`` lets a code past the end.
+
+    ``u = rand * cdf[-1]`` can round up to ``cdf[-1]`` itself (a draw of
+    ``1 - 2**-53``); ``searchsorted(right=True)`` then gives ``len(cdf)``,
+    which the clamp must bring back to the last item.
+    """
+    loss = intent_losses.SampledSoftmaxLoss(n_negatives=4)
+    loss.set_popularity(torch.tensor([3, 0, 5]))
+    monkeypatch.setattr(intent_losses.torch, "rand",
+                        lambda n, **kw: torch.ones(n, dtype=torch.float64))
+    assert loss.sample(4).tolist() == [2, 2, 2, 2]
+    monkeypatch.undo()
+    drawn = loss.draw_step()
+    assert drawn.shape == (4,) and bool(((drawn >= 0) & (drawn < 3)).all())
