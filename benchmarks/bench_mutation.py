@@ -22,7 +22,7 @@ Usage::
     python benchmarks/bench_mutation.py --list            # every mutant id
     python benchmarks/bench_mutation.py --only metrics/_ranking.py:12 base.py:40 \\
         --json after.json
-    python benchmarks/bench_mutation.py --page mutation.json --after after.json
+    python benchmarks/bench_mutation.py --page mutation.json [more runs] --after after.json
 
 The ``--only`` ids are ``<module path under sklearn_recsys>:<site index>``
 as printed by ``--list`` and in the page. ``--page`` writes
@@ -279,10 +279,20 @@ def _table(header, rows):
     return [rule, line(header), rule, *map(line, rows), rule]
 
 
-def write_page(run, after=None, path=ROOT / "docs" / "benchmarks" / "mutation.rst"):
-    """Write the results page from a run's JSON (and the re-run of its survivors)."""
-    meta, results = run["meta"], run["results"]
-    after = {r["id"]: r for r in (after or {}).get("results", [])}
+def write_page(runs, afters=(), path=ROOT / "docs" / "benchmarks" / "mutation.rst"):
+    """Write the results page from the runs' JSON and the re-runs of their survivors.
+
+    A mutant drawn by several runs (seeds) counts once, with its first result.
+    """
+    metas = [run["meta"] for run in runs]
+    meta = metas[0]
+    seen, results = set(), []
+    for run in runs:
+        for r in run["results"]:
+            if r["id"] not in seen:
+                seen.add(r["id"])
+                results.append(r)
+    after = {r["id"]: r for a in afters for r in a["results"]}
     survivors = [r for r in results if r["status"] == "survived"]
     verdict = {}
     for r in survivors:
@@ -317,6 +327,8 @@ def write_page(run, after=None, path=ROOT / "docs" / "benchmarks" / "mutation.rs
     fixed = sum(VERDICTS[r["id"]][0] == "killed" for r in survivors)
     rows.append(("all", sum(meta["totals"].values()), n, det, len(survivors),
                  f"{det / n:.2f}", f"{(det + fixed) / n:.2f}", len(survivors) - fixed))
+    per_module = [r[2] for r in rows[:-1]]
+    seeds = ", ".join(str(m["seed"]) for m in metas)
     out = [
         ".. _mutation:",
         "",
@@ -331,9 +343,10 @@ def write_page(run, after=None, path=ROOT / "docs" / "benchmarks" / "mutation.rs
         "slice bound ``b`` to ``b + 1``, ...) in a temporary copy of the package, and",
         "runs the fast tests mapped to that module (``TESTS`` in the script). A mutant",
         "is *killed* when a test fails, *survived* when they all pass (a timeout",
-        f"counts as killed). The mutants are a seeded sample of {meta['max_per_module']} per",
-        f"module (seed {meta['seed']}) out of all the sites, so the score is an estimate",
-        "with a wide margin (one mutant is 10 points of a module's score).",
+        f"counts as killed). The mutants are seeded samples of {meta['max_per_module']} per",
+        f"module (seeds {seeds}; a mutant drawn twice counts once) out of all the sites",
+        "(\"sites\"), so a score is an estimate with a wide margin: one mutant is",
+        f"{100 / max(per_module):.0f} to {100 / min(per_module):.0f} points of a module's score.",
         "",
         '"score before" is the share killed by the tests of the commit below;',
         '"score after" adds the survivors that a test added afterwards kills (each',
@@ -367,21 +380,24 @@ def write_page(run, after=None, path=ROOT / "docs" / "benchmarks" / "mutation.rs
         "",
         ".. code-block:: console",
         "",
-        f"   $ {meta['command']}",
+        *[f"   $ {m['command']}" for m in metas],
         "   $ python benchmarks/bench_mutation.py --only <the survivors' ids> --json after.json",
-        "   $ python benchmarks/bench_mutation.py --page mutation.json --after after.json",
+        "   $ python benchmarks/bench_mutation.py --page <the runs' JSON> --after after.json",
         "",
         "Machine",
         "-------",
         "",
         f"* machine: {meta['machine']}",
-        f"* date: {meta['date']}",
-        f"* commit: {meta.get('commit', 'unknown')} (package and tests the mutants ran against)",
-        f"* wall time: {meta['wall_s']} s, {meta['timeout']:.0f} s limit per mutant",
+        f"* date: {', '.join(m['date'] for m in metas)}",
+        f"* commit: {', '.join(sorted({m.get('commit', 'unknown') for m in metas}))} "
+        "(the package and tests the mutants ran against)",
+        f"* wall time: {' + '.join(str(m['wall_s']) for m in metas)} s, "
+        f"{meta['timeout']:.0f} s limit per mutant",
     ]
-    if after:
-        am = (run.get("after_meta") or {})
-        out.append(f"* survivors re-run: {am.get('date', '?')}, commit {am.get('commit', '?')}")
+    for a in afters:
+        am = a["meta"]
+        out.append(f"* survivors re-run: {am['date']}, commit {am.get('commit', '?')} "
+                   f"(with the new tests), {am['wall_s']} s")
     path.write_text("\n".join(out) + "\n")
     return path
 
@@ -394,17 +410,16 @@ def main(argv=None):
     p.add_argument("--only", nargs="+", help="run only these mutant ids")
     p.add_argument("--list", action="store_true", help="print every mutant id and exit")
     p.add_argument("--json", type=Path, help="write the per-mutant results as JSON")
-    p.add_argument("--page", type=Path, help="write docs/benchmarks/mutation.rst from this "
-                   "run's JSON and exit")
-    p.add_argument("--after", type=Path, help="with --page: the JSON of the survivors' re-run")
+    p.add_argument("--page", type=Path, nargs="+", help="write docs/benchmarks/mutation.rst "
+                   "from these runs' JSON and exit")
+    p.add_argument("--after", type=Path, nargs="+", default=[],
+                   help="with --page: the JSON of the survivors' re-runs")
     args = p.parse_args(argv)
 
     if args.page:
-        run = json.loads(args.page.read_text())
-        after = json.loads(args.after.read_text()) if args.after else None
-        if after:
-            run["after_meta"] = after["meta"]
-        print(write_page(run, after))
+        runs = [json.loads(path.read_text()) for path in args.page]
+        afters = [json.loads(path.read_text()) for path in args.after]
+        print(write_page(runs, afters))
         return 0
 
     mutants = all_mutants()

@@ -561,3 +561,17 @@ def test_cold_item_split_cv_known_draws():
     y = np.asarray(COLD_Y)
     for items, (train, test) in zip(held, cv.split(COLD_X, COLD_Y)):
         assert set(y[test]) == set(items) and not set(y[train]) & set(items)
+
+
+def test_cold_item_split_defaults_and_string_ids():
+    # strip_history=False by default: row 3 (item 4 in its history) is dropped
+    X_tr, X_te, y_tr, y_te = cold_item_split(COLD_X, COLD_Y, test_size=1, random_state=0)
+    assert (X_tr, X_te, y_tr, y_te) == ([[1, 2], [1], []], [[2, 3]], [3, 2, 2], [4])
+    # a share too small for one item still holds one out
+    assert [len(h) for h in ColdItemSplit(test_size=0.01).held_out_items(COLD_X, COLD_Y)] == [1]
+    # the same log with string ids: "d" plays item 4
+    names = {1: "a", 2: "b", 3: "c", 4: "d", 5: "e"}
+    X = [[names[i] for i in h] for h in COLD_X]
+    X_tr, X_te, y_tr, y_te = cold_item_split(X, [names[i] for i in COLD_Y], test_size=1,
+                                             random_state=0, strip_history=True)
+    assert X_tr == [[names[i] for i in h] for h in COLD_TRAIN] and y_te == ["d"]

@@ -14,8 +14,9 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
+from sklearn_recsys import metrics
 from sklearn_recsys.base import Queries
-from sklearn_recsys.baselines import EASE, Transition
+from sklearn_recsys.baselines import EASE, Popularity, Transition
 from sklearn_recsys.intent import (
     IntentRecommender,
     RankingEarlyStopping,
@@ -24,7 +25,7 @@ from sklearn_recsys.intent import (
 from sklearn_recsys.intent import _losses as intent_losses
 from sklearn_recsys.intent import _recommender as intent_recommender
 from sklearn_recsys.intent._data import training_data
-from sklearn_recsys.metrics import catalog_coverage, ndcg_at_k
+from sklearn_recsys.metrics import catalog_coverage, ndcg_at_k, recall_at_k
 from sklearn_recsys.model_selection import LeaveLastOut
 
 FAST = dict(max_epochs=4, batch_size=16, max_len=8, module__d_model=16, lr=5e-3,
@@ -343,3 +344,39 @@ def test_sampled_negatives_stay_in_the_catalogue_when_the_draw_rounds_up(monkeyp
     monkeypatch.undo()
     drawn = loss.draw_step()
     assert drawn.shape == (4,) and bool(((drawn >= 0) & (drawn < 3)).all())
+
+
+def test_prefix_rows_are_dropped_within_a_user_only():
+    """Mutant base.py:65 (``pos and`` -> ``pos or``): a user's sequence dropped as a
+    prefix of another user's, or a lone user's first row compared with nothing."""
+    # two users with the same sequence 1 -> 2: both count
+    X = pd.DataFrame({"user_id": [0, 1], "history": [[1], [1]]})
+    assert Popularity().fit(X, [2, 2]).item_counts_.tolist() == [2, 2]
+    # one user, rows cut from the same log: the prefix row counts once
+    X = pd.DataFrame({"user_id": [5, 5], "history": [[1], [1, 2]]})
+    rec = Popularity().fit(X, [2, 3])
+    assert rec.classes_.tolist() == [1, 2, 3] and rec.item_counts_.tolist() == [1, 1, 1]
+
+
+def test_relevant_sets_as_an_object_array():
+    """Mutant metrics/_ranking.py:3 (``dtype == object`` -> ``!=``): an object array of
+    relevant lists read as one relevant item per row."""
+    y_true = np.empty(2, dtype=object)
+    y_true[0], y_true[1] = [1, 2], np.array([3])
+    y_rec = [[1, 5], [4, 3]]
+    # row 0: 1 of its 2 relevant items; row 1: its only one, at rank 2
+    assert recall_at_k(y_true, y_rec, k=2) == pytest.approx((1 / 2 + 1) / 2)
+    ideal0 = 1 + 1 / np.log2(3)
+    assert ndcg_at_k(y_true, y_rec, k=2) == pytest.approx((1 / ideal0 + 1 / np.log2(3)) / 2)
+
+
+@pytest.mark.parametrize("name, at_10", [
+    ("hit_rate_at_k", 1.0), ("recall_at_k", 1.0), ("precision_at_k", 0.1),
+    ("ndcg_at_k", 1 / np.log2(11)), ("mrr_at_k", 0.1), ("average_precision_at_k", 0.1),
+])
+def test_metrics_cut_at_the_documented_default_k_10(name, at_10):
+    """Mutants metrics/_ranking.py:48, :62 (``k=10`` -> ``k=11``): the default list length."""
+    metric = getattr(metrics, name)
+    y_rec = [list(range(1, 12))]  # 11 items; the relevant one 10th or 11th
+    assert metric([10], y_rec) == pytest.approx(at_10)
+    assert metric([11], y_rec) == 0.0
