@@ -120,6 +120,54 @@ VERDICTS = {
     "intent/_losses.py:35": (
         "killed", 140, "Sub -> Add",
         "tests/test_planted.py::test_sampled_negatives_stay_in_the_catalogue_when_the_draw_rounds_up"),
+    # seed 1
+    "base.py:16": ("killed", 77, "slice upper b -> b + 1",
+                   "tests/test_planted.py::test_a_chunk_of_queries_keeps_its_frame_rows"),
+    "base.py:65": ("killed", 248, "And -> Or", "tests/test_planted.py::test_prefix_rows_are_dropped_within_a_user_only"),
+    **{f"base.py:{i}": ("killed", line, mutation,
+                          "tests/test_planted.py::test_per_row_candidates_and_exclude_are_applied")
+       for i, line, mutation in [(115, 367, "0 -> 1"), (120, 379, "return x -> return None"),
+                                 (126, 401, "And -> Or")]},
+    "metrics/_ranking.py:3": ("killed", 43, "Eq -> NotEq",
+                              "tests/test_planted.py::test_relevant_sets_as_an_object_array"),
+    "metrics/_ranking.py:48": ("killed", 180, "10 -> 11",
+                               "tests/test_planted.py::test_metrics_cut_at_the_documented_default_k_10"),
+    "metrics/_ranking.py:62": ("killed", 243, "10 -> 11",
+                               "tests/test_planted.py::test_metrics_cut_at_the_documented_default_k_10"),
+    "metrics/_ranking.py:83": ("killed", 278, "1 -> 0", "tests/test_planted.py::test_coverage_of_a_one_item_catalogue"),
+    "model_selection/_cold.py:0": ("killed", 29, "1 -> 0",
+                                   "tests/test_model_selection.py::test_cold_item_split_defaults_and_string_ids"),
+    "model_selection/_cold.py:14": ("killed", 194, "GtE -> Gt",
+                                    "tests/test_model_selection.py::test_cold_item_split_cv_known_draws"),
+    "model_selection/_cold.py:17": ("killed", 195, "not x -> x",
+                                    "tests/test_model_selection.py::test_cold_item_split_cv_known_draws"),
+    "model_selection/_cold.py:20": (
+        "killed", 214, "0 -> 1",
+        "tests/test_model_selection.py::test_cold_item_split_strips_the_held_out_item_from_every_history_form"),
+    "model_selection/_cold.py:29": (
+        "killed", 229, "return x -> return None",
+        "tests/test_model_selection.py::test_cold_item_split_strips_the_held_out_item_from_every_history_form"),
+    "model_selection/_cold.py:30": ("killed", 242, "False -> True",
+                                    "tests/test_model_selection.py::test_cold_item_split_defaults_and_string_ids"),
+    "model_selection/_cold.py:31": (
+        "killed", 287, "not x -> x",
+        "tests/test_model_selection.py::test_cold_item_split_strips_the_held_out_item_from_every_history_form"),
+    "intent/_data.py:3": ("killed", 23, "0 -> 1",
+                          "tests/test_planted.py::test_csr_of_sequences_known_layout"),
+    "intent/_losses.py:14": ("killed", 61, "return x -> return None",
+                             "tests/test_planted.py::test_custom_item_vectors_are_indexed_by_the_losses"),
+    "intent/_losses.py:22": (
+        "equivalent", 118, "256 -> 257",
+        "the default ``n_negatives`` of the private ``SampledSoftmaxLoss``: "
+        "``IntentRecommender`` always passes its own (1024 under ``n_negatives='auto'``)"),
+    "intent/_losses.py:31": (
+        "equivalent", 138, "Mult -> Div",
+        "``u = rand * cdf[-1]`` with ``cdf[-1]`` the total of the normalised ``q``, 1 up to "
+        "rounding: dividing draws the same codes (the clamp covers the rounding edge)"),
+    **{f"intent/_losses.py:{i}": (
+        "killed", line, mutation,
+        "tests/test_planted.py::test_bce_draws_negatives_from_the_whole_catalogue")
+       for i, line, mutation in [(48, 164, "0 -> 1"), (50, 165, "1 -> 0")]},
 }
 
 _CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,

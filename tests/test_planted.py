@@ -24,7 +24,7 @@ from sklearn_recsys.intent import (
 )
 from sklearn_recsys.intent import _losses as intent_losses
 from sklearn_recsys.intent import _recommender as intent_recommender
-from sklearn_recsys.intent._data import training_data
+from sklearn_recsys.intent._data import csr, training_data
 from sklearn_recsys.metrics import catalog_coverage, ndcg_at_k, recall_at_k
 from sklearn_recsys.model_selection import LeaveLastOut
 
@@ -321,12 +321,16 @@ def test_per_row_candidates_and_exclude_are_applied():
 
 
 def test_coverage_of_a_one_item_catalogue():
-    """Mutant metrics/_ranking.py:79: ``n_items <= 1`` refuses a catalogue of one item."""
+    """Mutants metrics/_ranking.py:79 (``n_items <= 1`` refuses a catalogue of one
+    item) and :83 (``k`` allowed from 0)."""
     assert catalog_coverage([[5], [5]], items=1) == 1.0
     assert catalog_coverage([[5], [5]], items=[5]) == 1.0
     assert catalog_coverage([[5, 6]], items=[5], k=1) == 1.0
     with pytest.raises(ValueError, match="non-empty catalogue"):
         catalog_coverage([[5]], items=[])
+    # mutant metrics/_ranking.py:83: k=0 let through (coverage 0.0, not an error)
+    with pytest.raises(ValueError, match="'k' parameter of catalog_coverage"):
+        catalog_coverage([[5]], items=[5], k=0)
 
 
 def test_sampled_negatives_stay_in_the_catalogue_when_the_draw_rounds_up(monkeypatch):
@@ -380,3 +384,45 @@ def test_metrics_cut_at_the_documented_default_k_10(name, at_10):
     y_rec = [list(range(1, 12))]  # 11 items; the relevant one 10th or 11th
     assert metric([10], y_rec) == pytest.approx(at_10)
     assert metric([11], y_rec) == 0.0
+
+
+def test_csr_of_sequences_known_layout():
+    """Mutant intent/_data.py:3 (``np.empty(0)`` -> ``np.empty(1)``): no sequences, one
+    stray code."""
+    indptr, codes = csr([np.array([4, 5]), np.array([], dtype=np.int64), np.array([7])])
+    assert indptr.tolist() == [0, 2, 2, 3] and codes.tolist() == [4, 5, 7]
+    indptr, codes = csr([])
+    assert indptr.tolist() == [0] and codes.shape == (0,) and codes.dtype == np.int64
+
+
+def test_custom_item_vectors_are_indexed_by_the_losses():
+    """Mutant intent/_losses.py:14 (``return None``): the sampled losses' rows of a
+    tower with its own ``item_vectors`` (documented: indexed from ``all()``)."""
+    table = torch.arange(12, dtype=torch.float32).reshape(4, 3)
+
+    class Custom(torch.nn.Module):
+        def item_vectors(self):
+            return table
+
+    items = intent_losses.ItemTable(Custom())
+    assert len(items) == 4
+    torch.testing.assert_close(items.rows(torch.tensor([2, 0, 2])), table[[2, 0, 2]])
+
+
+def test_bce_draws_negatives_from_the_whole_catalogue():
+    """Mutants intent/_losses.py:48 (``randint(1, ...)``: item 0 never a negative) and
+    :50 (``sum(0)``: the positive logits summed over the rows, not the vector)."""
+    table = torch.tensor([[10.0], [-1.0]])  # with hidden 1: item 0 scores 10, item 1 -1
+
+    class Custom(torch.nn.Module):
+        def item_vectors(self):
+            return table
+
+    torch.manual_seed(0)
+    loss = intent_losses.BCELoss(n_negatives=2000)(
+        torch.ones(3, 1), torch.tensor([1, 1, 1]), intent_losses.ItemTable(Custom()))
+    softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
+    # target term: -log sigmoid(-1) per row; negatives term: -log(1 - sigmoid(s))
+    # averaged over uniform draws of both items (item 1 alone would give 0.31)
+    expected = softplus(1.0) + (softplus(10.0) + softplus(-1.0)) / 2
+    assert float(loss) == pytest.approx(expected, abs=0.3)
