@@ -567,8 +567,8 @@ def test_cold_item_split_defaults_and_string_ids():
     # strip_history=False by default: row 3 (item 4 in its history) is dropped
     X_tr, X_te, y_tr, y_te = cold_item_split(COLD_X, COLD_Y, test_size=1, random_state=0)
     assert (X_tr, X_te, y_tr, y_te) == ([[1, 2], [1], []], [[2, 3]], [3, 2, 2], [4])
-    # a share too small for one item still holds one out
-    assert [len(h) for h in ColdItemSplit(test_size=0.01).held_out_items(COLD_X, COLD_Y)] == [1]
+    # a share too small for one item still holds one out (1e-10 of 4 items rounds to 0)
+    assert [len(h) for h in ColdItemSplit(test_size=1e-10).held_out_items(COLD_X, COLD_Y)] == [1]
     # the same log with string ids: "d" plays item 4
     names = {1: "a", 2: "b", 3: "c", 4: "d", 5: "e"}
     X = [[names[i] for i in h] for h in COLD_X]
