@@ -341,7 +341,9 @@ def write_page(runs, afters=(), path=ROOT / "docs" / "benchmarks" / "mutation.rs
                 seen.add(r["id"])
                 results.append(r)
     after = {r["id"]: r for a in afters for r in a["results"]}
-    survivors = [r for r in results if r["status"] == "survived"]
+    order = list(meta["totals"])
+    survivors = sorted((r for r in results if r["status"] == "survived"),
+                       key=lambda r: (order.index(r["module"]), int(r["id"].rsplit(":", 1)[1])))
     verdict = {}
     for r in survivors:
         if r["id"] not in VERDICTS:
@@ -392,8 +394,9 @@ def write_page(runs, afters=(), path=ROOT / "docs" / "benchmarks" / "mutation.rs
         "runs the fast tests mapped to that module (``TESTS`` in the script). A mutant",
         "is *killed* when a test fails, *survived* when they all pass (a timeout",
         f"counts as killed). The mutants are seeded samples of {meta['max_per_module']} per",
-        f"module (seeds {seeds}; a mutant drawn twice counts once) out of all the sites",
-        "(\"sites\"), so a score is an estimate with a wide margin: one mutant is",
+        f"module (seeds {seeds}; a mutant drawn twice counts once) out of all the",
+        "module's mutation sites (column \"sites\"), so a score is an estimate with a",
+        "wide margin: one mutant is",
         f"{100 / max(per_module):.0f} to {100 / min(per_module):.0f} points of a module's score.",
         "",
         '"score before" is the share killed by the tests of the commit below;',
@@ -487,6 +490,7 @@ def main(argv=None):
     totals = {module: sum(1 for m in mutants.values() if m[0] == module) for module in TESTS}
 
     results = []
+    commit = git_commit()  # before the run: files edited during it do not count
     t_all = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -539,7 +543,7 @@ def main(argv=None):
                 f"Python {platform.python_version()}, {platform.system()}",
         command="python benchmarks/bench_mutation.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         wall_s=round(wall), seed=args.seed, max_per_module=args.max_per_module,
-        timeout=args.timeout, totals=totals, commit=git_commit(),
+        timeout=args.timeout, totals=totals, commit=commit,
     )
     if args.json:
         args.json.write_text(json.dumps(dict(meta=meta, results=results), indent=1))
