@@ -12,15 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-try:
-    import torch
-
-    # The test networks are tiny: intra-op threads only add synchronisation,
-    # and oversubscribe the 2 CI cores when a test spawns a subprocess.
-    torch.set_num_threads(1)
-except ImportError:  # pragma: no cover
-    torch = None
+# The test networks are tiny: intra-op threads only add synchronisation,
+# and oversubscribe the 2 CI cores when a test spawns a subprocess.
+torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +42,5 @@ def data_home():
 def _seed():
     random.seed(0)
     np.random.seed(0)
-    if torch is not None:
-        torch.manual_seed(0)
+    torch.manual_seed(0)
     yield

@@ -454,7 +454,9 @@ def test_tfidf_recommends_cold_items(sessions):
     scores = cross_validate(TfidfRecommender(items=cat), X, y, cv=cv)["test_score"]
     pop = cross_validate(Popularity(), X, y, cv=cv)["test_score"]
     assert pop[0] == 0.0  # held-out items never appear in training
-    assert scores[0] > 0.05
+    # measured NDCG@10 0.126 (0.117, 0.089 with the split's random_state 1, 2);
+    # chance over the 400 items is about 0.011
+    assert scores[0] > 0.08
     train, test = next(cv.split(X, y))
     rec = TfidfRecommender(items=cat).fit(X.iloc[train], np.asarray(y)[train])
     top = rec.recommend(X.iloc[test], k=10)

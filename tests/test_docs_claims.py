@@ -3,10 +3,7 @@
 import sys
 from pathlib import Path
 
-import pytest
-
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-pytest.importorskip("torch")
 sys.path.insert(0, str(BENCH))
 
 import bench_cold_start  # noqa: E402

@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_recsys._topk import top_k
 from sklearn_recsys.base import RecommenderMixin
 from sklearn_recsys.baselines import Popularity
+from sklearn_recsys.datasets import make_sessions, queries_from_log
 from sklearn_recsys.intent import (
     GRUTower,
     IntentRecommender,
@@ -32,17 +33,8 @@ from sklearn_recsys.intent import (
     TransformerTower,
 )
 from sklearn_recsys.metrics import make_ranking_scorer, ndcg_at_k
+from sklearn_recsys.model_selection import LeaveLastOut
 from sklearn_recsys.pipeline import make_recommender_pipeline
-
-try:
-    from sklearn_recsys.datasets import make_sessions, queries_from_log
-except ImportError:  # pragma: no cover
-    make_sessions = queries_from_log = None
-
-try:
-    from sklearn_recsys.model_selection import LeaveLastOut
-except ImportError:  # pragma: no cover
-    LeaveLastOut = None
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
@@ -114,10 +106,11 @@ def test_other_losses_train(loss, chains):
     X, y = chains
     rec = IntentRecommender(loss=loss, n_negatives=8, **{**FAST, "max_epochs": 15}).fit(X, y)
     assert rec.history[-1, "train_loss"] < rec.history[0, "train_loss"]
-    assert rec.score(X, y) > 0.5
+    # both reach NDCG@10 = 1.0 on the chains for random_state 0, 1 and 2
+    # (chance on 30 items: about 0.15)
+    assert rec.score(X, y) > 0.9
 
 
-@pytest.mark.skipif(make_sessions is None, reason="datasets not available")
 def test_beats_popularity_on_synthetic_sessions():
     data = make_sessions(n_users=150, n_items=40, n_topics=4, mean_length=20, random_state=0)
     X, y = queries_from_log(data.interactions, n_last=2)
@@ -125,7 +118,10 @@ def test_beats_popularity_on_synthetic_sessions():
     rec = IntentRecommender(**{**FAST, "max_epochs": 8, "batch_size": 32, "max_len": 20})
     rec.fit(X[train], y[train])
     pop = Popularity().fit(X[train], y[train])
-    assert rec.score(X[test], y[test]) > pop.score(X[test], y[test]) + 0.05
+    # measured: 0.285 (0.275, 0.274 with random_state 1, 2) against popularity's
+    # 0.061; chance on 40 items is about 0.11
+    got, base = rec.score(X[test], y[test]), pop.score(X[test], y[test])
+    assert got > 0.22 and got > 3 * base, (got, base)
 
 
 def test_every_position_is_a_target():
@@ -468,6 +464,8 @@ def test_validation_records_ndcg_and_early_stopping_restores_best(chains, capsys
     assert "valid_ndcg" in out and "train_loss" in out
     scores = rec.history[:, "valid_ndcg"]
     assert all(0.0 <= s <= 1.0 for s in scores)
+    # the chains are learned: the best epoch reaches 1.0 (random_state 0, 1, 2)
+    assert max(scores) > 0.9
     best = int(np.argmax(scores))
     if len(scores) < 30:
         assert len(scores) == best + 1 + 3
@@ -638,7 +636,11 @@ def test_context_columns_feed_the_intent():
     assert rec.context_columns_ == ["flag"]
     assert rec.score(X, y) == pytest.approx(1.0)
     plain = IntentRecommender(**{**FAST, "max_epochs": 25}).fit(X, y)
-    assert plain.score(X, y) < 0.9
+    # without the flag the best a model can do is rank the more frequent target
+    # (10: 52.5% of the rows) first and the other second: NDCG@10 is
+    # 0.525 + 0.475 / log2(3) (random_state 0, 1, 2 all reach it)
+    p = np.mean(y == 10)
+    assert plain.score(X, y) == pytest.approx(p + (1 - p) / np.log2(3), abs=1e-6)
     with pytest.raises(ValueError, match="lacks the context column"):
         rec.recommend(X.drop(columns="flag"), k=1)
     with pytest.raises(ValueError, match="DataFrame holding them"):
@@ -665,7 +667,6 @@ def test_context_auto_skips_query_columns_and_works_in_a_pipeline():
 # -- model selection -------------------------------------------------------------
 
 
-@pytest.mark.skipif(LeaveLastOut is None, reason="model_selection not available")
 def test_grid_search_with_leave_last_out():
     X, y = _queries(_chains(n_users=40, length=10), n_last=3)
     search = GridSearchCV(
@@ -676,11 +677,13 @@ def test_grid_search_with_leave_last_out():
     )
     search.fit(X, y)
     assert len(search.cv_results_["params"]) == 4
-    assert 0.0 <= search.best_score_ <= 1.0
+    # two epochs: lr=1e-2 learns, lr=1e-3 barely does. Measured best 0.589
+    # (0.533, 0.539 with random_state 1, 2), lr=1e-3 0.17-0.25; chance is about 0.15
+    assert search.best_params_["lr"] == 1e-2
+    assert search.best_score_ > 0.4
     assert search.best_estimator_.recommend([[1, 2]], k=3).shape == (1, 3)
 
 
-@pytest.mark.skipif(LeaveLastOut is None, reason="model_selection not available")
 def test_grid_search_over_max_len_in_a_pipeline():
     X, y = _queries(_chains(n_users=30, length=10), n_last=3)
     pipe = make_recommender_pipeline(

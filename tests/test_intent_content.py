@@ -69,13 +69,15 @@ def test_cold_items_recommendable_through_content(data, cold, content_model):
     assert np.isin(data.items.index, rec.classes_).all()
     assert (rec.item_counts_[np.searchsorted(rec.classes_, held)] == 0).all()
     top = rec.recommend(X_test, k=10)
-    # held-out items are 15% of the catalogue; they fill far more of the
-    # lists of rows whose target is held out than chance...
+    # the 22 held-out items are 11% of the 200; they fill more of the lists of
+    # rows whose target is held out than chance (measured 0.167, 0.163, 0.167
+    # with random_state 0, 1, 2)...
     share = np.isin(top, held).mean()
-    assert share > 0.05, share
+    assert share > 0.14, share
     cold_ndcg = ndcg_at_k(np.asarray(y_test), top, k=10)
-    # ...and rank the true cold target far above chance (about 0.02)
-    assert cold_ndcg > 0.08, cold_ndcg
+    # ...and rank the true cold target far above chance (about 0.02):
+    # measured 0.223, 0.224, 0.249
+    assert cold_ndcg > 0.15, cold_ndcg
     # an ID-only model with the same catalogue cannot rank them
     id_only = model(items=data.items.index.to_numpy()).fit(X_train, y_train)
     assert np.isin(held, id_only.classes_).all()
@@ -186,8 +188,10 @@ def test_update_items_adds_new_items_from_content(data, cold):
     assert np.isin(held, rec.classes_).all()
     assert len(rec.classes_) == len(data.items)
     after = rec.recommend(X_test, k=10)
-    assert np.isin(after, held).mean() > 0.05
-    assert ndcg_at_k(np.asarray(y_test), after, k=10) > 0.05
+    # as a model trained with them (above): measured share 0.161-0.167 (chance
+    # 0.11), NDCG@10 0.21-0.246 (chance about 0.02) for random_state 0, 1, 2
+    assert np.isin(after, held).mean() > 0.14
+    assert ndcg_at_k(np.asarray(y_test), after, k=10) > 0.15
     # warm items keep their ranking relative to each other
     scores = rec.decision_function(X_test.iloc[:5])
     assert scores.shape == (5, len(data.items))
@@ -266,7 +270,11 @@ def test_composition_pipeline_gridsearch_cv_joblib(tmp_path):
         scoring={"ndcg": make_ranking_scorer("ndcg", k=10),
                  "hr": make_ranking_scorer("hit_rate", k=10)},
     )
-    assert np.all(np.isfinite(scores["test_ndcg"])) and np.all(scores["test_hr"] >= 0)
+    # two epochs already learn: NDCG@10 0.24, 0.30 and HR@10 0.39, 0.45 per fold
+    # (at least 0.19 and 0.34 over random_state 0, 1, 2), against popularity's
+    # 0.04 and 0.09-0.10; chance HR@10 on the 100 items is 0.10
+    assert np.all(scores["test_ndcg"] > 0.12), scores["test_ndcg"]
+    assert np.all(scores["test_hr"] > 0.25), scores["test_hr"]
     top = best.recommend(X.iloc[:20], k=5)
     path = joblib.dump(best, tmp_path / "pipe.joblib")[0]
     np.testing.assert_array_equal(joblib.load(path).recommend(X.iloc[:20], k=5), top)

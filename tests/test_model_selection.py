@@ -10,8 +10,10 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import GridSearchCV, check_cv, cross_validate
 
 from sklearn_recsys.model_selection import (
+    ColdItemSplit,
     LeaveLastOut,
     TemporalSplit,
+    cold_item_split,
     leave_last_out_split,
 )
 
@@ -514,3 +516,62 @@ def test_leak_checks_catch_leaky_splits():
     ((train, test),) = LeaveLastOut().split(X)
     with pytest.raises(AssertionError):
         assert_no_leak_in_time(X, y, train, test)
+
+
+# -- cold-item splits: known answers (mutants of _cold.py, docs/benchmarks/mutation.rst) --
+
+# item 4 is the one held out with test_size=1, random_state=0 (the draw of
+# cold_item_split's docstring example); row 3 holds it in its history and
+# row 4's history is empty
+COLD_X = [[1, 2], [2, 3], [1], [4], []]
+COLD_Y = [3, 4, 2, 5, 2]
+COLD_TRAIN = [[1, 2], [1], [], []]  # rows 0, 2, 3, 4 with item 4 stripped
+
+
+def test_cold_item_split_strips_the_held_out_item_from_every_history_form():
+    X_tr, X_te, y_tr, y_te = cold_item_split(COLD_X, COLD_Y, test_size=1, random_state=0,
+                                             strip_history=True)
+    assert (X_tr, X_te, y_tr, y_te) == (COLD_TRAIN, [[2, 3]], [3, 2, 5, 2], [4])
+    arrays = [np.asarray(h, dtype=np.int64) for h in COLD_X]
+    X_tr, X_te, _, _ = cold_item_split(arrays, COLD_Y, test_size=1, random_state=0,
+                                       strip_history=True)
+    assert all(isinstance(h, np.ndarray) for h in X_tr)  # the empty one too
+    assert [h.tolist() for h in X_tr] == COLD_TRAIN
+    frame = pd.DataFrame({"history": COLD_X, "user_id": [7, 7, 8, 8, 9]})
+    X_tr, X_te, _, _ = cold_item_split(frame, COLD_Y, test_size=1, random_state=0,
+                                       strip_history=True)
+    assert X_tr["history"].tolist() == COLD_TRAIN and X_tr.index.tolist() == [0, 2, 3, 4]
+    assert X_tr["user_id"].tolist() == [7, 8, 8, 9]
+    assert frame["history"].tolist() == COLD_X  # the caller's frame is untouched
+    series = pd.Series(COLD_X, index=list("abcde"), name="h")
+    X_tr, X_te, _, _ = cold_item_split(series, COLD_Y, test_size=1, random_state=0,
+                                       strip_history=True)
+    assert isinstance(X_tr, pd.Series) and X_tr.name == "h"
+    assert X_tr.tolist() == COLD_TRAIN and X_tr.index.tolist() == list("acde")
+
+
+def test_cold_item_split_cv_known_draws():
+    cv = ColdItemSplit(test_size=1, random_state=0)
+    assert cv.get_n_splits() == 1
+    # strict: row 3 has the held-out item in its history, so it is in neither fold
+    assert [(tr.tolist(), te.tolist()) for tr, te in cv.split(COLD_X, COLD_Y)] == [([0, 2, 4], [1])]
+    cv = ColdItemSplit(n_splits=3, test_size=1, random_state=0)
+    held = cv.held_out_items(COLD_X, COLD_Y)
+    assert len(held) == 3 and all(len(h) == 1 and set(h) <= {2, 3, 4, 5} for h in held)
+    y = np.asarray(COLD_Y)
+    for items, (train, test) in zip(held, cv.split(COLD_X, COLD_Y)):
+        assert set(y[test]) == set(items) and not set(y[train]) & set(items)
+
+
+def test_cold_item_split_defaults_and_string_ids():
+    # strip_history=False by default: row 3 (item 4 in its history) is dropped
+    X_tr, X_te, y_tr, y_te = cold_item_split(COLD_X, COLD_Y, test_size=1, random_state=0)
+    assert (X_tr, X_te, y_tr, y_te) == ([[1, 2], [1], []], [[2, 3]], [3, 2, 2], [4])
+    # a share too small for one item still holds one out (1e-10 of 4 items rounds to 0)
+    assert [len(h) for h in ColdItemSplit(test_size=1e-10).held_out_items(COLD_X, COLD_Y)] == [1]
+    # the same log with string ids: "d" plays item 4
+    names = {1: "a", 2: "b", 3: "c", 4: "d", 5: "e"}
+    X = [[names[i] for i in h] for h in COLD_X]
+    X_tr, X_te, y_tr, y_te = cold_item_split(X, [names[i] for i in COLD_Y], test_size=1,
+                                             random_state=0, strip_history=True)
+    assert X_tr == [[names[i] for i in h] for h in COLD_TRAIN] and y_te == ["d"]

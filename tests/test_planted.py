@@ -1,7 +1,9 @@
 """Tests written against bugs planted one at a time (issue 13, item 5).
 
 Each test here failed with its bug planted in the package and passes
-without it; the bug each one catches is named in its docstring. Known
+without it; the bug each one catches is named in its docstring. The
+"mutant" ones kill the mutants that survived ``benchmarks/bench_mutation.py``
+(ids as on docs/benchmarks/mutation.rst, for the commit that page names). Known
 answers are built by hand or by an independent formula, never read from the
 code under test.
 """
@@ -12,11 +14,18 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
-from sklearn_recsys.baselines import EASE
-from sklearn_recsys.intent import IntentRecommender, RankingEarlyStopping, TransformerTower
+from sklearn_recsys import metrics
+from sklearn_recsys.base import Queries
+from sklearn_recsys.baselines import EASE, Popularity, Transition
+from sklearn_recsys.intent import (
+    IntentRecommender,
+    RankingEarlyStopping,
+    TransformerTower,
+)
+from sklearn_recsys.intent import _losses as intent_losses
 from sklearn_recsys.intent import _recommender as intent_recommender
-from sklearn_recsys.intent._data import training_data
-from sklearn_recsys.metrics import ndcg_at_k
+from sklearn_recsys.intent._data import csr, training_data
+from sklearn_recsys.metrics import catalog_coverage, ndcg_at_k, recall_at_k
 from sklearn_recsys.model_selection import LeaveLastOut
 
 FAST = dict(max_epochs=4, batch_size=16, max_len=8, module__d_model=16, lr=5e-3,
@@ -263,3 +272,157 @@ def test_transformer_outputs_before_t_ignore_every_later_input(layout):
         hb = tower(b)
         torch.testing.assert_close(ha[:, : t + 1], hb[:, : t + 1])
         assert not torch.allclose(ha[:, t + 1], hb[:, t + 1])
+
+
+# -- mutants that survived benchmarks/bench_mutation.py ------------------------------
+
+
+def test_a_chunk_of_queries_keeps_its_frame_rows():
+    """Mutant base.py:10: ``frame.iloc[start + 1:stop]``, context rows shifted by one."""
+    frame = pd.DataFrame({"c": [10, 11, 12, 13]})
+    queries = Queries(np.array([0, 1, 3, 3, 6]), np.arange(6), frame)
+    part = queries[1:3]
+    assert part.indptr.tolist() == [0, 2, 2]
+    assert part.codes.tolist() == [1, 2]
+    assert part.frame["c"].tolist() == [11, 12]
+    assert queries[2:4].frame["c"].tolist() == [12, 13]
+
+
+def test_unknown_history_items_are_dropped_row_by_row():
+    """Mutant base.py:77: the CSR offsets rebuilt wrongly when a history holds unknown ids."""
+    # the chain 1 -> 2 -> 3 -> 4: the next item is the successor of the last known one
+    rec = Transition(order=1).fit([[1], [2], [3]], [2, 3, 4])
+    got = rec.recommend([[99, 1], [2, 98], [97], [3]], k=1, exclude_seen=False)
+    # row 2 has no known item: popularity's first (counts 1: 1, 2: 2, 3: 2, 4: 1;
+    # the tie goes to the lower id)
+    assert got[:, 0].tolist() == [2, 3, 2, 4]
+
+
+def test_the_first_class_is_a_valid_candidate():
+    """Mutant base.py:98: ``codes < 1`` calls the first item of ``classes_`` unknown."""
+    rec = Transition(order=1).fit([[1], [2], [3]], [2, 3, 4])
+    got = rec.recommend([[3]], k=2, candidates=[1, 4], exclude_seen=False)
+    assert got.tolist() == [[4, 1]]
+
+
+def test_per_row_candidates_and_exclude_are_applied():
+    """Mutants base.py:103 (per-row lists ignored) and base.py:107 (``and`` -> ``or``:
+    a list of candidates has no ``ndim``; a 1-D array read as rows)."""
+    # 1 -> 2, 2 -> 3, 3 -> 4: each row's transition target first, when allowed
+    rec = Transition(order=1).fit([[1], [2], [3]], [2, 3, 4])
+    X = [[1], [2]]
+    assert rec.recommend(X, k=2, exclude_seen=False).tolist() == [[2, 3], [3, 2]]
+    per_row = [[4, 2], [1, 3]]
+    assert rec.recommend(X, k=2, candidates=per_row, exclude_seen=False).tolist() == [[2, 4], [3, 1]]
+    got = rec.recommend(X, k=2, candidates=np.array(per_row), exclude_seen=False)
+    assert got.tolist() == [[2, 4], [3, 1]]
+    assert rec.recommend([[3]], k=2, candidates=np.array([1, 4]), exclude_seen=False).tolist() == [[4, 1]]
+    assert rec.recommend(X, k=1, exclude=[[2], [3]], exclude_seen=False)[:, 0].tolist() == [3, 2]
+
+
+def test_coverage_of_a_one_item_catalogue():
+    """Mutants metrics/_ranking.py:79 (``n_items <= 1`` refuses a catalogue of one
+    item) and :83 (``k`` allowed from 0)."""
+    assert catalog_coverage([[5], [5]], items=1) == 1.0
+    assert catalog_coverage([[5], [5]], items=[5]) == 1.0
+    assert catalog_coverage([[5, 6]], items=[5], k=1) == 1.0
+    with pytest.raises(ValueError, match="non-empty catalogue"):
+        catalog_coverage([[5]], items=[])
+    # mutant metrics/_ranking.py:83: k=0 let through (coverage 0.0, not an error)
+    with pytest.raises(ValueError, match="'k' parameter of catalog_coverage"):
+        catalog_coverage([[5]], items=[5], k=0)
+
+
+def test_sampled_negatives_stay_in_the_catalogue_when_the_draw_rounds_up(monkeypatch):
+    """Mutant intent/_losses.py:35: the clamp ``len(cdf) + 1`` lets a code past the end.
+
+    ``u = rand * cdf[-1]`` can round up to ``cdf[-1]`` itself (a draw of
+    ``1 - 2**-53``); ``searchsorted(right=True)`` then gives ``len(cdf)``,
+    which the clamp must bring back to the last item.
+    """
+    loss = intent_losses.SampledSoftmaxLoss(n_negatives=4)
+    loss.set_popularity(torch.tensor([3, 0, 5]))
+    monkeypatch.setattr(intent_losses.torch, "rand",
+                        lambda n, **kw: torch.ones(n, dtype=torch.float64))
+    assert loss.sample(4).tolist() == [2, 2, 2, 2]
+    monkeypatch.undo()
+    drawn = loss.draw_step()
+    assert drawn.shape == (4,) and bool(((drawn >= 0) & (drawn < 3)).all())
+
+
+def test_prefix_rows_are_dropped_within_a_user_only():
+    """Mutant base.py:65 (``pos and`` -> ``pos or``): a user's sequence dropped as a
+    prefix of another user's, or a lone user's first row compared with nothing."""
+    # two users with the same sequence 1 -> 2: both count
+    X = pd.DataFrame({"user_id": [0, 1], "history": [[1], [1]]})
+    assert Popularity().fit(X, [2, 2]).item_counts_.tolist() == [2, 2]
+    # one user, rows cut from the same log: the prefix row counts once
+    X = pd.DataFrame({"user_id": [5, 5], "history": [[1], [1, 2]]})
+    rec = Popularity().fit(X, [2, 3])
+    assert rec.classes_.tolist() == [1, 2, 3] and rec.item_counts_.tolist() == [1, 1, 1]
+
+
+def test_relevant_sets_as_an_object_array():
+    """Mutant metrics/_ranking.py:3 (``dtype == object`` -> ``!=``): an object array of
+    relevant lists read as one relevant item per row."""
+    y_true = np.empty(2, dtype=object)
+    y_true[0], y_true[1] = [1, 2], np.array([3])
+    y_rec = [[1, 5], [4, 3]]
+    # row 0: 1 of its 2 relevant items; row 1: its only one, at rank 2
+    assert recall_at_k(y_true, y_rec, k=2) == pytest.approx((1 / 2 + 1) / 2)
+    ideal0 = 1 + 1 / np.log2(3)
+    assert ndcg_at_k(y_true, y_rec, k=2) == pytest.approx((1 / ideal0 + 1 / np.log2(3)) / 2)
+
+
+@pytest.mark.parametrize("name, at_10", [
+    ("hit_rate_at_k", 1.0), ("recall_at_k", 1.0), ("precision_at_k", 0.1),
+    ("ndcg_at_k", 1 / np.log2(11)), ("mrr_at_k", 0.1), ("average_precision_at_k", 0.1),
+])
+def test_metrics_cut_at_the_documented_default_k_10(name, at_10):
+    """Mutants metrics/_ranking.py:48, :62 (``k=10`` -> ``k=11``): the default list length."""
+    metric = getattr(metrics, name)
+    y_rec = [list(range(1, 12))]  # 11 items; the relevant one 10th or 11th
+    assert metric([10], y_rec) == pytest.approx(at_10)
+    assert metric([11], y_rec) == 0.0
+
+
+def test_csr_of_sequences_known_layout():
+    """Mutant intent/_data.py:3 (``np.empty(0)`` -> ``np.empty(1)``): no sequences, one
+    stray code."""
+    indptr, codes = csr([np.array([4, 5]), np.array([], dtype=np.int64), np.array([7])])
+    assert indptr.tolist() == [0, 2, 2, 3] and codes.tolist() == [4, 5, 7]
+    indptr, codes = csr([])
+    assert indptr.tolist() == [0] and codes.shape == (0,) and codes.dtype == np.int64
+
+
+def test_custom_item_vectors_are_indexed_by_the_losses():
+    """Mutant intent/_losses.py:14 (``return None``): the sampled losses' rows of a
+    tower with its own ``item_vectors`` (documented: indexed from ``all()``)."""
+    table = torch.arange(12, dtype=torch.float32).reshape(4, 3)
+
+    class Custom(torch.nn.Module):
+        def item_vectors(self):
+            return table
+
+    items = intent_losses.ItemTable(Custom())
+    assert len(items) == 4
+    torch.testing.assert_close(items.rows(torch.tensor([2, 0, 2])), table[[2, 0, 2]])
+
+
+def test_bce_draws_negatives_from_the_whole_catalogue():
+    """Mutants intent/_losses.py:48 (``randint(1, ...)``: item 0 never a negative) and
+    :50 (``sum(0)``: the positive logits summed over the rows, not the vector)."""
+    table = torch.tensor([[10.0], [-1.0]])  # with hidden 1: item 0 scores 10, item 1 -1
+
+    class Custom(torch.nn.Module):
+        def item_vectors(self):
+            return table
+
+    torch.manual_seed(0)
+    loss = intent_losses.BCELoss(n_negatives=2000)(
+        torch.ones(3, 1), torch.tensor([1, 1, 1]), intent_losses.ItemTable(Custom()))
+    softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
+    # target term: -log sigmoid(-1) per row; negatives term: -log(1 - sigmoid(s))
+    # averaged over uniform draws of both items (item 1 alone would give 0.31)
+    expected = softplus(1.0) + (softplus(10.0) + softplus(-1.0)) / 2
+    assert float(loss) == pytest.approx(expected, abs=0.3)
