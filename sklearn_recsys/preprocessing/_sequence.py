@@ -204,7 +204,7 @@ class SequenceEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
         self.n_items_ = int(self.items_.size)
         self.vocabulary_ = dict(zip(self.items_.tolist(), range(1, self.n_items_ + 1)))
         self._kind = kind
-        self._index  # built now, so transform leaves __dict__ unchanged
+        _ = self._index  # built now, so transform leaves __dict__ unchanged
         return self
 
     @property
