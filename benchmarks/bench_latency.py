@@ -31,9 +31,7 @@ it prints a table and writes ``docs/benchmarks/latency.rst``.
 """
 
 import argparse
-import datetime
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -47,60 +45,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the checkout's package, installed or not
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_cold_start import default_data_home, git_commit, machine_info, page_tail  # noqa: E402
 
 # the commit before the lazy imports (issue 14, item 5): "old" of the CLI rows
 OLD_REF = "91c658a"
 K = 10
-
-
-def default_data_home():
-    env = os.environ.get("SKLEARN_RECSYS_DATA")
-    return Path(env) if env else ROOT.parent / "shared" / "data"
-
-
-def git(*args):
-    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
-def git_commit():
-    """The checkout's commit (short), ``+ local changes`` when the tree differs from it."""
-    try:
-        sha = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "sklearn_recsys",
-                    "benchmarks")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return sha + (" + local changes" if dirty else "")
-
-
-def machine_info():
-    import pandas
-    import scipy
-    import sklearn
-    import torch
-
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {
-        "CPU": cpu,
-        "cores": str(cores),
-        "Python": platform.python_version(),
-        "NumPy": np.__version__,
-        "SciPy": scipy.__version__,
-        "pandas": pandas.__version__,
-        "scikit-learn": sklearn.__version__,
-        "torch": torch.__version__,
-        "date": datetime.date.today().isoformat(),
-        "commit": git_commit(),
-    }
 
 
 def load_queries(data, data_home):
@@ -357,18 +308,7 @@ def main(argv=None):
         f"* {load} (2 cores shared with other jobs: wall times",
         "  vary with the load; CPU times much less).",
         "",
-        "Reproduce",
-        "---------",
-        "",
-        ".. code-block:: console",
-        "",
-        f"   $ {command.strip()}",
-        "",
-        "Machine",
-        "-------",
-        "",
-        *[f"* {k}: {v}" for k, v in machine.items()],
-        "",
+        *page_tail(args.out, command),
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(text))

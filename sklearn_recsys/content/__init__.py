@@ -13,8 +13,9 @@ The names are imported on first use: ``TfidfRecommender`` and
 ``TextTokenizer`` do not import torch; the networks do.
 """
 
-from importlib import import_module as _import_module
 from typing import TYPE_CHECKING
+
+from .._lazy import attach as _attach
 
 if TYPE_CHECKING:  # pragma: no cover - for static analysis only
     from ._encoder import ContentEncoder
@@ -40,14 +41,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    # PEP 562: import a public name's module on first use, not at package import
-    if name in _LAZY:
-        value = getattr(_import_module(_LAZY[name], __name__), name)
-        globals()[name] = value  # later lookups skip __getattr__
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _attach(__name__, _LAZY)
